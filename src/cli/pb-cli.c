@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pb-cli"
+
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gi18n.h>
+
+#include "pb-engine.h"
+
+/*
+ * postbote-cli: the engine without a window. It reads and writes the same configuration as the
+ * app ($XDG_CONFIG_HOME/postbote), so what works here works there.
+ *
+ * Exit status: 0 success, 1 the operation failed, 2 the command line was wrong.
+ */
+
+enum {
+  EXIT_OK = 0,
+  EXIT_FAILED = 1,
+  EXIT_USAGE = 2,
+};
+
+/* Longest password read from standard input; longer input is refused, not truncated. */
+#define MAX_PASSWORD 4096
+
+static int
+fail (const char *format,
+      ...) G_GNUC_PRINTF (1, 2);
+
+static int
+fail (const char *format,
+      ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  /* One line, always: a message from a server may carry newlines. */
+  g_strdelimit (message, "\r\n", ' ');
+  fprintf (stderr, "postbote-cli: %s\n", message);
+  return EXIT_FAILED;
+}
+
+static int
+usage_error (GOptionContext *context,
+             const char     *format,
+             ...) G_GNUC_PRINTF (2, 3);
+
+static int
+usage_error (GOptionContext *context,
+             const char     *format,
+             ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  fprintf (stderr, "postbote-cli: %s\n", message);
+  if (context != NULL)
+    fprintf (stderr, _("Try “postbote-cli %s --help”.\n"),
+             g_option_context_get_summary (context) ? g_option_context_get_summary (context) : "");
+  return EXIT_USAGE;
+}
+
+/* Runs the default main context until an async callback stored its result. */
+static void
+store_result_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_for (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
+}
+
+static PbAccountManager *
+load_accounts (GError **error)
+{
+  g_autoptr(PbAccountManager) manager = pb_account_manager_new (NULL);
+
+  if (!pb_account_manager_load (manager, error))
+    return NULL;
+  return g_steal_pointer (&manager);
+}
+
+static char *
+read_password_stdin (GError **error)
+{
+  g_autoptr(GString) buffer = g_string_new (NULL);
+  int c;
+
+  if (isatty (STDIN_FILENO))
+    fprintf (stderr, _("Password: "));
+
+  while ((c = getchar ()) != EOF && c != '\n')
+    {
+      if (buffer->len >= MAX_PASSWORD)
+        {
+          explicit_bzero (buffer->str, buffer->len);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("The password on standard input is longer than %d bytes"),
+                       MAX_PASSWORD);
+          return NULL;
+        }
+      g_string_append_c (buffer, c);
+    }
+  if (buffer->len > 0 && buffer->str[buffer->len - 1] == '\r')
+    g_string_truncate (buffer, buffer->len - 1);
+  if (buffer->len == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _("No password on standard input"));
+      return NULL;
+    }
+  {
+    char *password = g_strndup (buffer->str, buffer->len);
+    explicit_bzero (buffer->str, buffer->len);
+    return password;
+  }
+}
+
+static gboolean
+check_account (PbAccount  *account,
+               GError    **error)
+{
+  PbRemoteStore *store = pb_account_get_remote_store (account);
+  g_autoptr(GAsyncResult) result = NULL;
+
+  pb_remote_store_check_async (store, NULL, store_result_cb, &result);
+  return pb_remote_store_check_finish (store, wait_for (&result), error);
+}
+
+static int
+cmd_account_add (int    argc,
+                 char **argv)
+{
+  g_autofree char *email = NULL;
+  g_autofree char *display_name = NULL;
+  g_autofree char *incoming_url = NULL;
+  g_autofree char *outgoing_url = NULL;
+  g_autofree char *password_command = NULL;
+  g_autofree char *ca_file = NULL;
+  gboolean password_stdin = FALSE;
+  gboolean no_check = FALSE;
+  const GOptionEntry entries[] = {
+    { "email", 0, 0, G_OPTION_ARG_STRING, &email, N_("The address you send from"), N_("ADDR") },
+    { "name", 0, 0, G_OPTION_ARG_STRING, &display_name, N_("Your name as others see it"),
+      N_("NAME") },
+    { "incoming", 0, 0, G_OPTION_ARG_STRING, &incoming_url,
+      N_("imaps://USER@HOST[:PORT] (TLS), imap://… (STARTTLS, required), "
+         "imap+insecure://… (no encryption)"), N_("URL") },
+    { "outgoing", 0, 0, G_OPTION_ARG_STRING, &outgoing_url,
+      N_("smtps://USER@HOST[:PORT] (TLS) or smtp://… (STARTTLS, required)"), N_("URL") },
+    { "password-command", 0, 0, G_OPTION_ARG_STRING, &password_command,
+      N_("A command that prints the password (run with /bin/sh)"), N_("CMD") },
+    { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &password_stdin,
+      N_("Read the password from standard input and keep it in the keyring"), NULL },
+    { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &ca_file,
+      N_("An extra trusted CA certificate (PEM) for this account only"), N_("FILE") },
+    { "no-check", 0, 0, G_OPTION_ARG_NONE, &no_check,
+      N_("Save without connecting to the server first"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (_("NAME — add an account"));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PbAccountManager) manager = NULL;
+  g_autoptr(PbService) incoming = NULL;
+  g_autoptr(PbService) outgoing = NULL;
+  g_autoptr(PbAccount) account = NULL;
+  g_autofree char *ca_path = NULL;
+  const char *name;
+
+  g_option_context_set_summary (context, "account add");
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error (context, "%s", error->message);
+  if (argc != 2)
+    return usage_error (context, _("account add needs exactly one NAME"));
+  name = argv[1];
+  if (!pb_account_name_is_valid (name))
+    return usage_error (context, _("“%s” is not a valid account name (letters, digits, “.”, "
+                                   "“-” and “_”, at most 64)"), name);
+  if (email == NULL || strchr (email, '@') == NULL)
+    return usage_error (context, _("--email ADDR is required"));
+  if (incoming_url == NULL)
+    return usage_error (context, _("--incoming URL is required"));
+  if (password_command != NULL && password_stdin)
+    return usage_error (context, _("use either --password-command or --password-stdin"));
+  if (password_command == NULL && !password_stdin)
+    return usage_error (context, _("say where the password comes from: --password-command CMD "
+                                   "or --password-stdin"));
+
+  incoming = pb_service_new_from_url (incoming_url, &error);
+  if (incoming == NULL)
+    return usage_error (context, "--incoming: %s", error->message);
+  if (!pb_service_is_incoming (incoming))
+    return usage_error (context, _("--incoming must be an IMAP or POP3 server"));
+  if (pb_service_get_protocol (incoming) == PB_PROTOCOL_POP3)
+    return fail (_("POP3 accounts are not supported yet"));
+  if (outgoing_url != NULL)
+    {
+      outgoing = pb_service_new_from_url (outgoing_url, &error);
+      if (outgoing == NULL)
+        return usage_error (context, "--outgoing: %s", error->message);
+      if (pb_service_get_protocol (outgoing) != PB_PROTOCOL_SMTP)
+        return usage_error (context, _("--outgoing must be an SMTP server"));
+    }
+  if (ca_file != NULL)
+    {
+      g_autoptr(GTlsCertificate) certificate = NULL;
+
+      ca_path = g_canonicalize_filename (ca_file, NULL);
+      certificate = g_tls_certificate_new_from_file (ca_path, &error);
+      if (certificate == NULL)
+        return fail (_("Cannot use %s as a CA certificate: %s"), ca_path, error->message);
+      pb_service_set_ca_file (incoming, ca_path);
+      if (outgoing != NULL)
+        pb_service_set_ca_file (outgoing, ca_path);
+    }
+
+  manager = load_accounts (&error);
+  if (manager == NULL)
+    return fail ("%s", error->message);
+  if (pb_account_manager_lookup (manager, name) != NULL)
+    return fail (_("An account named “%s” exists already"), name);
+
+  account = pb_account_new (name, email, incoming, outgoing);
+  pb_account_set_display_name (account, display_name);
+  pb_account_set_password_command (account, password_command);
+
+  if (password_stdin)
+    {
+      char *password = read_password_stdin (&error);
+      gboolean stored;
+
+      if (password == NULL)
+        return fail ("%s", error->message);
+      stored = pb_credentials_store (pb_account_get_credentials (account), incoming, password,
+                                     NULL, &error)
+               && (outgoing == NULL
+                   || pb_credentials_store (pb_account_get_credentials (account), outgoing,
+                                            password, NULL, &error));
+      pb_password_free (password);
+      if (!stored)
+        return fail ("%s", error->message);
+    }
+
+  if (!no_check && !check_account (account, &error))
+    {
+      if (password_stdin)
+        {
+          pb_credentials_clear (pb_account_get_credentials (account), incoming, NULL, NULL);
+          if (outgoing != NULL)
+            pb_credentials_clear (pb_account_get_credentials (account), outgoing, NULL, NULL);
+        }
+      return fail (_("%s (the account was not saved)"), error->message);
+    }
+
+  if (!pb_account_manager_add (manager, account, &error))
+    return fail ("%s", error->message);
+
+  printf (_("Added account “%s”.\n"), name);
+  return EXIT_OK;
+}
+
+static int
+cmd_account_list (int    argc,
+                  char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PbAccountManager) manager = NULL;
+  guint n;
+
+  if (argc != 1)
+    return usage_error (NULL, _("account list takes no arguments"));
+  manager = load_accounts (&error);
+  if (manager == NULL)
+    return fail ("%s", error->message);
+
+  n = g_list_model_get_n_items (G_LIST_MODEL (manager));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(PbAccount) account = g_list_model_get_item (G_LIST_MODEL (manager), i);
+      g_autofree char *incoming = pb_service_to_url (pb_account_get_incoming (account));
+      g_autofree char *outgoing = pb_account_get_outgoing (account)
+                                  ? pb_service_to_url (pb_account_get_outgoing (account))
+                                  : g_strdup ("-");
+
+      printf ("%s\t%s\t%s\t%s\n", pb_account_get_name (account), pb_account_get_email (account),
+              incoming, outgoing);
+    }
+  return EXIT_OK;
+}
+
+static int
+cmd_account_remove (int    argc,
+                    char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PbAccountManager) manager = NULL;
+  g_autoptr(PbAccount) account = NULL;
+  PbCredentials *credentials;
+
+  if (argc != 2)
+    return usage_error (NULL, _("account remove needs exactly one NAME"));
+  manager = load_accounts (&error);
+  if (manager == NULL)
+    return fail ("%s", error->message);
+  account = pb_account_manager_lookup (manager, argv[1]);
+  if (account == NULL)
+    return fail (_("There is no account named “%s”"), argv[1]);
+  g_object_ref (account);
+
+  if (!pb_account_manager_remove (manager, argv[1], &error))
+    return fail ("%s", error->message);
+
+  /* The keyring entries go too: a removed account leaves no password behind. */
+  credentials = pb_account_get_credentials (account);
+  if (!pb_credentials_clear (credentials, pb_account_get_incoming (account), NULL, &error)
+      || (pb_account_get_outgoing (account) != NULL
+          && !pb_credentials_clear (credentials, pb_account_get_outgoing (account), NULL,
+                                    &error)))
+    return fail (_("The account was removed, but its password could not be deleted from the "
+                   "keyring: %s"), error->message);
+
+  printf (_("Removed account “%s”.\n"), argv[1]);
+  return EXIT_OK;
+}
+
+static int
+cmd_folders (int    argc,
+             char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PbAccountManager) manager = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GPtrArray) folders = NULL;
+  PbRemoteStore *store;
+  PbAccount *account;
+
+  if (argc != 2)
+    return usage_error (NULL, _("folders needs exactly one account NAME"));
+  manager = load_accounts (&error);
+  if (manager == NULL)
+    return fail ("%s", error->message);
+  account = pb_account_manager_lookup (manager, argv[1]);
+  if (account == NULL)
+    return fail (_("There is no account named “%s”"), argv[1]);
+
+  store = pb_account_get_remote_store (account);
+  pb_remote_store_list_folders_async (store, NULL, store_result_cb, &result);
+  folders = pb_remote_store_list_folders_finish (store, wait_for (&result), &error);
+  if (folders == NULL)
+    return fail ("%s", error->message);
+
+  for (guint i = 0; i < folders->len; i++)
+    printf ("%s\n", pb_folder_info_get_path (g_ptr_array_index (folders, i)));
+  return EXIT_OK;
+}
+
+static void
+print_help (FILE *out)
+{
+  fprintf (out, "%s",
+           _("Usage: postbote-cli [--trace] COMMAND [ARGS…]\n"
+             "\n"
+             "Commands:\n"
+             "  account add NAME --email ADDR --incoming URL [--outgoing URL]\n"
+             "              (--password-command CMD | --password-stdin) [--ca-file FILE]\n"
+             "              [--name \"Your Name\"] [--no-check]\n"
+             "  account list\n"
+             "  account remove NAME\n"
+             "  folders NAME            one folder per line, levels separated by “/”\n"
+             "\n"
+             "URLs: imaps://USER@HOST[:PORT] implicit TLS, imap://USER@HOST[:PORT] STARTTLS\n"
+             "(required), smtps://… and smtp://… likewise; imap+insecure:// only when you\n"
+             "really want no encryption.\n"
+             "\n"
+             "--trace prints the protocol exchange on stderr, with passwords hidden.\n"
+             "Exit status: 0 success, 1 failure, 2 wrong usage.\n"));
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  const char *localedir = g_getenv ("POSTBOTE_LOCALEDIR");
+  int first = 1;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, localedir ? localedir : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  if (argc > first && strcmp (argv[first], "--trace") == 0)
+    {
+      g_autofree char *domains = NULL;
+      const char *old = g_getenv ("G_MESSAGES_DEBUG");
+
+      domains = old ? g_strconcat (old, " pb-trace", NULL) : g_strdup ("pb-trace");
+      g_setenv ("POSTBOTE_TRACE", "1", TRUE);
+      g_setenv ("G_MESSAGES_DEBUG", domains, TRUE);
+      first++;
+    }
+
+  if (argc <= first || strcmp (argv[first], "--help") == 0 || strcmp (argv[first], "-h") == 0)
+    {
+      print_help (argc <= first ? stderr : stdout);
+      return argc <= first ? EXIT_USAGE : EXIT_OK;
+    }
+  if (strcmp (argv[first], "--version") == 0)
+    {
+      printf ("postbote-cli %s\n", PACKAGE_VERSION);
+      return EXIT_OK;
+    }
+
+  pb_engine_init ();
+
+  if (strcmp (argv[first], "account") == 0 && argc > first + 1)
+    {
+      const char *sub = argv[first + 1];
+      int sub_argc = argc - first - 1;
+      char **sub_argv = argv + first + 1;
+
+      if (strcmp (sub, "add") == 0)
+        return cmd_account_add (sub_argc, sub_argv);
+      if (strcmp (sub, "list") == 0)
+        return cmd_account_list (sub_argc, sub_argv);
+      if (strcmp (sub, "remove") == 0)
+        return cmd_account_remove (sub_argc, sub_argv);
+    }
+  else if (strcmp (argv[first], "folders") == 0)
+    return cmd_folders (argc - first, argv + first);
+
+  fprintf (stderr, _("postbote-cli: unknown command “%s”\n"), argv[first]);
+  print_help (stderr);
+  return EXIT_USAGE;
+}

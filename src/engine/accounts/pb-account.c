@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pb-accounts"
+
+#include "config.h"
+
+#include "pb-account.h"
+#include "pb-command-credentials.h"
+#include "pb-imap-store.h"
+#include "pb-secret-credentials.h"
+#include "pb-util-private.h"
+
+struct _PbAccount
+{
+  GObject        parent_instance;
+
+  char          *name;
+  char          *email;
+  char          *display_name;
+  PbService     *incoming;
+  PbService     *outgoing;
+  char          *password_command;
+
+  PbCredentials *credentials;
+  PbRemoteStore *remote_store;
+};
+
+G_DEFINE_FINAL_TYPE (PbAccount, pb_account, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_NAME,
+  PROP_EMAIL,
+  PROP_DISPLAY_NAME,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+pb_account_dispose (GObject *object)
+{
+  PbAccount *self = PB_ACCOUNT (object);
+
+  g_clear_object (&self->incoming);
+  g_clear_object (&self->outgoing);
+  g_clear_object (&self->credentials);
+  g_clear_object (&self->remote_store);
+
+  G_OBJECT_CLASS (pb_account_parent_class)->dispose (object);
+}
+
+static void
+pb_account_finalize (GObject *object)
+{
+  PbAccount *self = PB_ACCOUNT (object);
+
+  g_free (self->name);
+  g_free (self->email);
+  g_free (self->display_name);
+  g_free (self->password_command);
+
+  G_OBJECT_CLASS (pb_account_parent_class)->finalize (object);
+}
+
+static void
+pb_account_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  PbAccount *self = PB_ACCOUNT (object);
+
+  switch (prop_id)
+    {
+    case PROP_NAME:
+      g_value_set_string (value, self->name);
+      break;
+    case PROP_EMAIL:
+      g_value_set_string (value, self->email);
+      break;
+    case PROP_DISPLAY_NAME:
+      g_value_set_string (value, pb_account_get_display_name (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pb_account_set_property (GObject      *object,
+                         guint         prop_id,
+                         const GValue *value,
+                         GParamSpec   *pspec)
+{
+  PbAccount *self = PB_ACCOUNT (object);
+
+  switch (prop_id)
+    {
+    case PROP_DISPLAY_NAME:
+      pb_account_set_display_name (self, g_value_get_string (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pb_account_class_init (PbAccountClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = pb_account_dispose;
+  object_class->finalize = pb_account_finalize;
+  object_class->get_property = pb_account_get_property;
+  object_class->set_property = pb_account_set_property;
+
+  properties[PROP_NAME] =
+    g_param_spec_string ("name", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_EMAIL] =
+    g_param_spec_string ("email", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_DISPLAY_NAME] =
+    g_param_spec_string ("display-name", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+pb_account_init (PbAccount *self)
+{
+}
+
+/**
+ * pb_account_new:
+ * @name: a short, unique name chosen by the user (see pb_account_name_is_valid())
+ * @email: the address of the identity
+ * @incoming: the IMAP or POP3 service
+ * @outgoing: (nullable): the SMTP service
+ */
+PbAccount *
+pb_account_new (const char *name,
+                const char *email,
+                PbService  *incoming,
+                PbService  *outgoing)
+{
+  PbAccount *self;
+
+  g_return_val_if_fail (pb_account_name_is_valid (name), NULL);
+  g_return_val_if_fail (email != NULL, NULL);
+  g_return_val_if_fail (PB_IS_SERVICE (incoming), NULL);
+  g_return_val_if_fail (outgoing == NULL || PB_IS_SERVICE (outgoing), NULL);
+
+  self = g_object_new (PB_TYPE_ACCOUNT, NULL);
+  self->name = g_strdup (name);
+  self->email = g_strdup (email);
+  self->incoming = g_object_ref (incoming);
+  self->outgoing = outgoing ? g_object_ref (outgoing) : NULL;
+  return self;
+}
+
+const char *
+pb_account_get_name (PbAccount *self)
+{
+  g_return_val_if_fail (PB_IS_ACCOUNT (self), NULL);
+  return self->name;
+}
+
+const char *
+pb_account_get_email (PbAccount *self)
+{
+  g_return_val_if_fail (PB_IS_ACCOUNT (self), NULL);
+  return self->email;
+}
+
+const char *
+pb_account_get_display_name (PbAccount *self)
+{
+  g_return_val_if_fail (PB_IS_ACCOUNT (self), NULL);
+  return self->display_name;
+}
+
+void
+pb_account_set_display_name (PbAccount  *self,
+                             const char *display_name)
+{
+  g_return_if_fail (PB_IS_ACCOUNT (self));
+  if (pb_set_str (&self->display_name, display_name && *display_name ? display_name : NULL))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DISPLAY_NAME]);
+}
+
+PbService *
+pb_account_get_incoming (PbAccount *self)
+{
+  g_return_val_if_fail (PB_IS_ACCOUNT (self), NULL);
+  return self->incoming;
+}
+
+PbService *
+pb_account_get_outgoing (PbAccount *self)
+{
+  g_return_val_if_fail (PB_IS_ACCOUNT (self), NULL);
+  return self->outgoing;
+}
+
+const char *
+pb_account_get_password_command (PbAccount *self)
+{
+  g_return_val_if_fail (PB_IS_ACCOUNT (self), NULL);
+  return self->password_command;
+}
+
+void
+pb_account_set_password_command (PbAccount  *self,
+                                 const char *command)
+{
+  g_return_if_fail (PB_IS_ACCOUNT (self));
+  if (pb_set_str (&self->password_command, command && *command ? command : NULL))
+    g_clear_object (&self->credentials);
+}
+
+/**
+ * pb_account_get_credentials:
+ *
+ * Returns: (transfer none): the password command if the account has one, else the keyring.
+ */
+PbCredentials *
+pb_account_get_credentials (PbAccount *self)
+{
+  g_return_val_if_fail (PB_IS_ACCOUNT (self), NULL);
+
+  if (self->credentials == NULL)
+    {
+      if (self->password_command != NULL)
+        self->credentials = pb_command_credentials_new (self->password_command);
+      else
+        self->credentials = pb_secret_credentials_new (self->name);
+    }
+  return self->credentials;
+}
+
+/**
+ * pb_account_get_remote_store:
+ *
+ * Returns: (transfer none) (nullable): the incoming backend, or %NULL for a protocol that has
+ *   no backend yet
+ */
+PbRemoteStore *
+pb_account_get_remote_store (PbAccount *self)
+{
+  g_return_val_if_fail (PB_IS_ACCOUNT (self), NULL);
+
+  if (self->remote_store == NULL)
+    {
+      switch (pb_service_get_protocol (self->incoming))
+        {
+        case PB_PROTOCOL_IMAP:
+          self->remote_store = pb_imap_store_new (self->incoming,
+                                                  pb_account_get_credentials (self));
+          break;
+        case PB_PROTOCOL_POP3:
+        case PB_PROTOCOL_SMTP:
+        default:
+          break;
+        }
+    }
+  return self->remote_store;
+}
+
+/* Names appear in paths under $XDG_DATA_HOME/postbote and on the command line, so they are
+ * restricted to characters that are safe in both. */
+gboolean
+pb_account_name_is_valid (const char *name)
+{
+  gsize n = 0;
+
+  if (name == NULL || *name == '\0' || *name == '-' || *name == '.')
+    return FALSE;
+  for (const char *p = name; *p; p++, n++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
+      return FALSE;
+  return n <= 64;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pb-accounts"
+
+#include "config.h"
+
+#include "pb-remote-store.h"
+
+G_DEFINE_INTERFACE (PbRemoteStore, pb_remote_store, G_TYPE_OBJECT)
+
+static void
+pb_remote_store_default_init (PbRemoteStoreInterface *iface)
+{
+}
+
+void
+pb_remote_store_check_async (PbRemoteStore       *self,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_return_if_fail (PB_IS_REMOTE_STORE (self));
+  PB_REMOTE_STORE_GET_IFACE (self)->check_async (self, cancellable, callback, user_data);
+}
+
+gboolean
+pb_remote_store_check_finish (PbRemoteStore  *self,
+                              GAsyncResult   *result,
+                              GError        **error)
+{
+  g_return_val_if_fail (PB_IS_REMOTE_STORE (self), FALSE);
+  return PB_REMOTE_STORE_GET_IFACE (self)->check_finish (self, result, error);
+}
+
+void
+pb_remote_store_list_folders_async (PbRemoteStore       *self,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_return_if_fail (PB_IS_REMOTE_STORE (self));
+  PB_REMOTE_STORE_GET_IFACE (self)->list_folders_async (self, cancellable, callback, user_data);
+}
+
+GPtrArray *
+pb_remote_store_list_folders_finish (PbRemoteStore  *self,
+                                     GAsyncResult   *result,
+                                     GError        **error)
+{
+  g_return_val_if_fail (PB_IS_REMOTE_STORE (self), NULL);
+  return PB_REMOTE_STORE_GET_IFACE (self)->list_folders_finish (self, result, error);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/*
+ * The incoming side of an account. IMAP implements it now, POP3 later; everything above this
+ * interface (the UI, postbote-cli, sync) is the same for both.
+ */
+#define PB_TYPE_REMOTE_STORE (pb_remote_store_get_type ())
+G_DECLARE_INTERFACE (PbRemoteStore, pb_remote_store, PB, REMOTE_STORE, GObject)
+
+struct _PbRemoteStoreInterface
+{
+  GTypeInterface parent_iface;
+
+  /* Checks that the server is reachable, verified and accepts the credentials. */
+  void       (*check_async)         (PbRemoteStore        *self,
+                                     GCancellable         *cancellable,
+                                     GAsyncReadyCallback   callback,
+                                     gpointer              user_data);
+  gboolean   (*check_finish)        (PbRemoteStore        *self,
+                                     GAsyncResult         *result,
+                                     GError              **error);
+
+  /* Lists the folders as a GPtrArray of PbFolderInfo, sorted with pb_folder_info_compare(). */
+  void       (*list_folders_async)  (PbRemoteStore        *self,
+                                     GCancellable         *cancellable,
+                                     GAsyncReadyCallback   callback,
+                                     gpointer              user_data);
+  GPtrArray *(*list_folders_finish) (PbRemoteStore        *self,
+                                     GAsyncResult         *result,
+                                     GError              **error);
+};
+
+void       pb_remote_store_check_async         (PbRemoteStore        *self,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data);
+gboolean   pb_remote_store_check_finish        (PbRemoteStore        *self,
+                                                GAsyncResult         *result,
+                                                GError              **error);
+void       pb_remote_store_list_folders_async  (PbRemoteStore        *self,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data);
+GPtrArray *pb_remote_store_list_folders_finish (PbRemoteStore        *self,
+                                                GAsyncResult         *result,
+                                                GError              **error);
+
+G_END_DECLS

@@ -1,0 +1,799 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pb-imap"
+
+#include "config.h"
+
+#include <string.h>
+#include <glib/gi18n.h>
+
+#include "pb-connection.h"
+#include "pb-credentials.h"
+#include "pb-imap-client.h"
+#include "pb-imap-parser.h"
+#include "pb-imap-utf7.h"
+#include "pb-sasl.h"
+
+#define READ_CHUNK (64 * 1024)
+
+struct _PbImapClient
+{
+  GObject        parent_instance;
+
+  PbService     *service;
+  PbConnection  *connection;
+  PbImapParser  *parser;
+  GHashTable    *capabilities;   /* upper-case capability -> itself */
+  guint          next_tag;
+  gboolean       authenticated;
+  gboolean       broken;         /* a protocol error happened; the session cannot go on */
+  char          *bye_text;
+};
+
+G_DEFINE_FINAL_TYPE (PbImapClient, pb_imap_client, G_TYPE_OBJECT)
+
+static void
+pb_imap_client_dispose (GObject *object)
+{
+  PbImapClient *self = PB_IMAP_CLIENT (object);
+
+  if (self->connection)
+    pb_connection_close (self->connection);
+  g_clear_object (&self->connection);
+  g_clear_object (&self->service);
+
+  G_OBJECT_CLASS (pb_imap_client_parent_class)->dispose (object);
+}
+
+static void
+pb_imap_client_finalize (GObject *object)
+{
+  PbImapClient *self = PB_IMAP_CLIENT (object);
+
+  g_clear_pointer (&self->parser, pb_imap_parser_free);
+  g_hash_table_unref (self->capabilities);
+  g_free (self->bye_text);
+
+  G_OBJECT_CLASS (pb_imap_client_parent_class)->finalize (object);
+}
+
+static void
+pb_imap_client_class_init (PbImapClientClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = pb_imap_client_dispose;
+  object_class->finalize = pb_imap_client_finalize;
+}
+
+static void
+pb_imap_client_init (PbImapClient *self)
+{
+  self->capabilities = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->next_tag = 1;
+}
+
+PbImapClient *
+pb_imap_client_new (PbService *service)
+{
+  PbImapClient *self;
+
+  g_return_val_if_fail (PB_IS_SERVICE (service), NULL);
+  g_return_val_if_fail (pb_service_get_protocol (service) == PB_PROTOCOL_IMAP, NULL);
+
+  self = g_object_new (PB_TYPE_IMAP_CLIENT, NULL);
+  self->service = g_object_ref (service);
+  return self;
+}
+
+gboolean
+pb_imap_client_has_capability (PbImapClient *self,
+                               const char   *capability)
+{
+  g_autofree char *upper = NULL;
+
+  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
+
+  upper = g_ascii_strup (capability, -1);
+  return g_hash_table_contains (self->capabilities, upper);
+}
+
+gboolean
+pb_imap_client_is_authenticated (PbImapClient *self)
+{
+  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
+  return self->authenticated;
+}
+
+/* Server text reaches the user in error messages: keep it printable and short, so a hostile
+ * server can neither forge extra lines in a terminal nor flood a dialog. */
+static char *
+sanitize_server_text (const char *text)
+{
+  GString *out = g_string_new (NULL);
+
+  if (text == NULL)
+    return g_string_free (out, FALSE);
+  for (const char *p = text; *p && out->len < 200; p++)
+    g_string_append_c (out, ((guchar) *p < 0x20 || *p == 0x7f) ? ' ' : *p);
+  if (!g_utf8_validate (out->str, -1, NULL))
+    {
+      char *valid = g_utf8_make_valid (out->str, -1);
+      g_string_free (out, TRUE);
+      return valid;
+    }
+  return g_string_free (out, FALSE);
+}
+
+static void
+set_capabilities (PbImapClient *self,
+                  GPtrArray    *values,
+                  guint         first)
+{
+  g_hash_table_remove_all (self->capabilities);
+  for (guint i = first; i < values->len; i++)
+    {
+      PbImapValue *value = g_ptr_array_index (values, i);
+      if (value->type == PB_IMAP_VALUE_ATOM)
+        g_hash_table_add (self->capabilities, g_ascii_strup (value->str, -1));
+    }
+}
+
+/* Untagged responses that change session state are handled wherever they appear. */
+static void
+note_response (PbImapClient   *self,
+               PbImapResponse *response)
+{
+  if (response->code != NULL && response->code->len > 0
+      && pb_imap_value_is_atom (g_ptr_array_index (response->code, 0), "CAPABILITY"))
+    set_capabilities (self, response->code, 1);
+
+  if (response->kind != PB_IMAP_RESPONSE_UNTAGGED)
+    return;
+
+  if (response->status == PB_IMAP_STATUS_BYE)
+    {
+      g_free (self->bye_text);
+      self->bye_text = sanitize_server_text (response->text);
+    }
+  else if (response->status == PB_IMAP_STATUS_NONE && response->items->len > 0
+           && pb_imap_value_is_atom (g_ptr_array_index (response->items, 0), "CAPABILITY"))
+    set_capabilities (self, response->items, 1);
+}
+
+static PbImapResponse *
+read_response (PbImapClient  *self,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  guint8 buffer[READ_CHUNK];
+
+  for (;;)
+    {
+      PbImapResponse *response = NULL;
+      g_autoptr(GError) local_error = NULL;
+      gssize n;
+
+      switch (pb_imap_parser_next (self->parser, &response, error))
+        {
+        case PB_IMAP_PARSE_OK:
+          note_response (self, response);
+          return response;
+        case PB_IMAP_PARSE_ERROR:
+          self->broken = TRUE;
+          return NULL;
+        case PB_IMAP_PARSE_NEED_MORE:
+        default:
+          break;
+        }
+
+      n = pb_connection_read (self->connection, buffer, sizeof buffer, cancellable, &local_error);
+      if (n < 0)
+        {
+          self->broken = TRUE;
+          if (self->bye_text != NULL
+              && g_error_matches (local_error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_CLOSED))
+            g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_BYE,
+                         _("The server closed the connection: %s"), self->bye_text);
+          else
+            g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+      pb_imap_parser_feed (self->parser, buffer, n);
+    }
+}
+
+static gboolean
+send_line (PbImapClient  *self,
+           const char    *line,
+           const char    *trace_as,
+           GCancellable  *cancellable,
+           GError       **error)
+{
+  g_autofree char *data = g_strconcat (line, "\r\n", NULL);
+  g_autofree char *trace = trace_as ? g_strconcat (trace_as, "\r\n", NULL) : NULL;
+  gboolean ok;
+
+  ok = pb_connection_write (self->connection, data, -1, trace, cancellable, error);
+  explicit_bzero (data, strlen (data));
+  if (!ok)
+    self->broken = TRUE;
+  return ok;
+}
+
+/*
+ * Sends one command and reads until its tagged completion. Untagged responses in between are
+ * appended to @untagged when given. @continuation, when given, is sent (without trace, as it
+ * may carry a secret) the first time the server asks to continue.
+ */
+static PbImapResponse *
+run_command (PbImapClient  *self,
+             const char    *command,
+             const char    *trace_as,
+             const char    *continuation,
+             GPtrArray     *untagged,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  g_autofree char *tag = g_strdup_printf ("A%u", self->next_tag++);
+  g_autofree char *line = g_strdup_printf ("%s %s", tag, command);
+  g_autofree char *trace = trace_as ? g_strdup_printf ("%s %s", tag, trace_as) : NULL;
+
+  if (self->broken)
+    {
+      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_FAILED,
+                   _("The connection to the server was lost"));
+      return NULL;
+    }
+
+  if (!send_line (self, line, trace, cancellable, error))
+    return NULL;
+  explicit_bzero (line, strlen (line));
+
+  for (;;)
+    {
+      g_autoptr(PbImapResponse) response = read_response (self, cancellable, error);
+
+      if (response == NULL)
+        return NULL;
+
+      switch (response->kind)
+        {
+        case PB_IMAP_RESPONSE_TAGGED:
+          if (g_strcmp0 (response->tag, tag) != 0)
+            {
+              self->broken = TRUE;
+              g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_PARSE,
+                           _("The server answered a command that was never sent"));
+              return NULL;
+            }
+          return g_steal_pointer (&response);
+
+        case PB_IMAP_RESPONSE_CONTINUATION:
+          if (continuation == NULL)
+            {
+              /* Nothing to continue with: cancel the command the way RFC 3501 allows for
+               * AUTHENTICATE, and treat anything else as a broken server. */
+              self->broken = TRUE;
+              g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_PARSE,
+                           _("The server asked for data the command does not have"));
+              return NULL;
+            }
+          if (!send_line (self, continuation, "********", cancellable, error))
+            return NULL;
+          continuation = NULL;
+          break;
+
+        case PB_IMAP_RESPONSE_UNTAGGED:
+        default:
+          if (response->status == PB_IMAP_STATUS_BYE)
+            break;  /* the close that follows reports it */
+          if (untagged != NULL)
+            g_ptr_array_add (untagged, g_steal_pointer (&response));
+          break;
+        }
+    }
+}
+
+static gboolean
+check_ok (PbImapClient    *self,
+          PbImapResponse  *response,
+          const char      *what,
+          GError         **error)
+{
+  g_autofree char *text = NULL;
+
+  if (response->status == PB_IMAP_STATUS_OK)
+    return TRUE;
+
+  text = sanitize_server_text (response->text);
+  g_set_error (error, PB_IMAP_ERROR,
+               response->status == PB_IMAP_STATUS_NO ? PB_IMAP_ERROR_NO : PB_IMAP_ERROR_BAD,
+               /* Translators: first %s is a command like LIST, second the server's words */
+               _("The server refused %s: %s"), what, text);
+  return FALSE;
+}
+
+static gboolean
+command_ok (PbImapClient  *self,
+            const char    *command,
+            GPtrArray     *untagged,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  g_autoptr(PbImapResponse) response = NULL;
+  g_autofree char *verb = g_strndup (command, strcspn (command, " "));
+
+  response = run_command (self, command, NULL, NULL, untagged, cancellable, error);
+  return response != NULL && check_ok (self, response, verb, error);
+}
+
+gboolean
+pb_imap_client_connect (PbImapClient  *self,
+                        GCancellable  *cancellable,
+                        GError       **error)
+{
+  g_autoptr(PbImapResponse) greeting = NULL;
+  g_autofree char *trace_name = NULL;
+  PbSecurity security;
+
+  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
+  g_return_val_if_fail (self->connection == NULL, FALSE);
+
+  security = pb_service_get_security (self->service);
+  self->parser = pb_imap_parser_new (NULL);
+  self->connection = pb_connection_new_for_service (self->service);
+  trace_name = g_strdup_printf ("imap %s", pb_service_get_host (self->service));
+  pb_connection_set_trace_name (self->connection, trace_name);
+
+  if (!pb_connection_connect (self->connection, cancellable, error))
+    return FALSE;
+
+  greeting = read_response (self, cancellable, error);
+  if (greeting == NULL)
+    return FALSE;
+  if (greeting->kind != PB_IMAP_RESPONSE_UNTAGGED
+      || (greeting->status != PB_IMAP_STATUS_OK && greeting->status != PB_IMAP_STATUS_PREAUTH))
+    {
+      g_autofree char *text = sanitize_server_text (greeting->text);
+      self->broken = TRUE;
+      g_set_error (error, PB_IMAP_ERROR,
+                   greeting->status == PB_IMAP_STATUS_BYE ? PB_IMAP_ERROR_BYE : PB_IMAP_ERROR_PARSE,
+                   _("The server at %s does not accept connections: %s"),
+                   pb_service_get_host (self->service), text);
+      return FALSE;
+    }
+
+  if (security == PB_SECURITY_STARTTLS)
+    {
+      g_autoptr(PbImapResponse) response = NULL;
+
+      /* A PREAUTH greeting on a plain connection would mean talking in the clear, and
+       * RFC 3501 allows no STARTTLS after it: refuse rather than downgrade. */
+      if (greeting->status == PB_IMAP_STATUS_PREAUTH)
+        {
+          self->broken = TRUE;
+          g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_STARTTLS_UNAVAILABLE,
+                       _("The server at %s skipped encryption (PREAUTH); refusing to continue "
+                         "unencrypted"), pb_service_get_host (self->service));
+          return FALSE;
+        }
+      if (g_hash_table_size (self->capabilities) == 0
+          && !command_ok (self, "CAPABILITY", NULL, cancellable, error))
+        return FALSE;
+      if (!pb_imap_client_has_capability (self, "STARTTLS"))
+        {
+          self->broken = TRUE;
+          g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_STARTTLS_UNAVAILABLE,
+                       _("The server at %s does not offer STARTTLS, so the connection cannot "
+                         "be encrypted; nothing was sent. Use imaps:// if the server supports "
+                         "implicit TLS"), pb_service_get_host (self->service));
+          return FALSE;
+        }
+      response = run_command (self, "STARTTLS", NULL, NULL, NULL, cancellable, error);
+      if (response == NULL || !check_ok (self, response, "STARTTLS", error))
+        return FALSE;
+      /* Anything the parser holds beyond the go-ahead arrived unencrypted and would be read
+       * as if it came over TLS: an injection attack (CVE-2011-0411 class). */
+      if (pb_imap_parser_get_pending (self->parser) > 0)
+        {
+          self->broken = TRUE;
+          g_set_error (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_STARTTLS_INJECTION,
+                       _("The server at %s sent data after agreeing to STARTTLS; the connection "
+                         "was closed because it may have been tampered with"),
+                       pb_service_get_host (self->service));
+          return FALSE;
+        }
+      if (!pb_connection_start_tls (self->connection, cancellable, error))
+        {
+          self->broken = TRUE;
+          return FALSE;
+        }
+      /* What the server said before encryption cannot be trusted. */
+      g_hash_table_remove_all (self->capabilities);
+    }
+  else if (greeting->status == PB_IMAP_STATUS_PREAUTH)
+    self->authenticated = TRUE;
+
+  if (g_hash_table_size (self->capabilities) == 0
+      && !command_ok (self, "CAPABILITY", NULL, cancellable, error))
+    return FALSE;
+
+  if (!pb_imap_client_has_capability (self, "IMAP4rev1")
+      && !pb_imap_client_has_capability (self, "IMAP4rev2"))
+    {
+      self->broken = TRUE;
+      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_UNSUPPORTED,
+                   _("The server at %s does not speak IMAP4rev1"),
+                   pb_service_get_host (self->service));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Quotes a string for a command (RFC 3501 quoted), or returns NULL when it needs a literal. */
+static char *
+quote_string (const char *s)
+{
+  GString *out = g_string_new ("\"");
+
+  for (const char *p = s; *p; p++)
+    {
+      if (*p == '\r' || *p == '\n' || (guchar) *p >= 0x80)
+        {
+          g_string_free (out, TRUE);
+          return NULL;
+        }
+      if (*p == '"' || *p == '\\')
+        g_string_append_c (out, '\\');
+      g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+  return g_string_free (out, FALSE);
+}
+
+static void
+set_auth_error (PbImapClient    *self,
+                PbImapResponse  *response,
+                GError         **error)
+{
+  g_autofree char *text = sanitize_server_text (response->text);
+
+  g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_AUTHENTICATION_FAILED,
+               _("The server at %s rejected the user name or password for “%s” (%s)"),
+               pb_service_get_host (self->service), pb_service_get_user (self->service), text);
+}
+
+gboolean
+pb_imap_client_authenticate (PbImapClient  *self,
+                             const char    *password,
+                             GCancellable  *cancellable,
+                             GError       **error)
+{
+  g_autoptr(PbImapResponse) response = NULL;
+  const char *user;
+
+  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
+  g_return_val_if_fail (password != NULL, FALSE);
+
+  if (self->authenticated)
+    return TRUE;
+
+  /* Defence in depth: the connect logic already guarantees this, but no code path may ever
+   * send a password in the clear unless the user chose an unencrypted server. */
+  if (!pb_connection_is_tls (self->connection)
+      && pb_service_get_security (self->service) != PB_SECURITY_NONE)
+    {
+      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_FAILED,
+                   _("Refusing to send a password over an unencrypted connection"));
+      return FALSE;
+    }
+
+  user = pb_service_get_user (self->service);
+
+  if (pb_imap_client_has_capability (self, "AUTH=PLAIN"))
+    {
+      char *initial = pb_sasl_plain_response (user, password);
+      g_autofree char *command = NULL;
+
+      if (pb_imap_client_has_capability (self, "SASL-IR"))
+        {
+          command = g_strdup_printf ("AUTHENTICATE PLAIN %s", initial);
+          response = run_command (self, command, "AUTHENTICATE PLAIN ********", NULL, NULL,
+                                  cancellable, error);
+          explicit_bzero (command, strlen (command));
+        }
+      else
+        response = run_command (self, "AUTHENTICATE PLAIN", NULL, initial, NULL, cancellable,
+                                error);
+      pb_password_free (initial);
+    }
+  else if (!pb_imap_client_has_capability (self, "LOGINDISABLED"))
+    {
+      g_autofree char *quoted_user = quote_string (user);
+      char *quoted_password = quote_string (password);
+      g_autofree char *command = NULL;
+      g_autofree char *trace = NULL;
+
+      if (quoted_user == NULL || quoted_password == NULL)
+        {
+          pb_password_free (quoted_password);
+          g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_UNSUPPORTED,
+                       _("The server offers only LOGIN, which cannot carry this user name or "
+                         "password (non-ASCII characters)"));
+          return FALSE;
+        }
+      command = g_strdup_printf ("LOGIN %s %s", quoted_user, quoted_password);
+      trace = g_strdup_printf ("LOGIN %s ********", quoted_user);
+      response = run_command (self, command, trace, NULL, NULL, cancellable, error);
+      explicit_bzero (command, strlen (command));
+      pb_password_free (quoted_password);
+    }
+  else
+    {
+      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_UNSUPPORTED,
+                   _("The server at %s offers no password login that Postbote supports"),
+                   pb_service_get_host (self->service));
+      return FALSE;
+    }
+
+  if (response == NULL)
+    return FALSE;
+  if (response->status != PB_IMAP_STATUS_OK)
+    {
+      set_auth_error (self, response, error);
+      return FALSE;
+    }
+
+  self->authenticated = TRUE;
+
+  /* Capabilities often grow after login (RFC 3501 7.1): ask again unless the OK told us. */
+  if (response->code == NULL || response->code->len == 0
+      || !pb_imap_value_is_atom (g_ptr_array_index (response->code, 0), "CAPABILITY"))
+    return command_ok (self, "CAPABILITY", NULL, cancellable, error);
+  return TRUE;
+}
+
+static PbFolderRole
+role_from_attributes (PbImapValue *attributes)
+{
+  static const struct { const char *attribute; PbFolderRole role; } roles[] = {
+    { "\\Drafts", PB_FOLDER_ROLE_DRAFTS },
+    { "\\Sent", PB_FOLDER_ROLE_SENT },
+    { "\\Archive", PB_FOLDER_ROLE_ARCHIVE },
+    { "\\All", PB_FOLDER_ROLE_ALL },
+    { "\\Flagged", PB_FOLDER_ROLE_FLAGGED },
+    { "\\Junk", PB_FOLDER_ROLE_JUNK },
+    { "\\Trash", PB_FOLDER_ROLE_TRASH },
+  };
+
+  for (guint i = 0; i < attributes->list->len; i++)
+    for (guint j = 0; j < G_N_ELEMENTS (roles); j++)
+      if (pb_imap_value_is_atom (g_ptr_array_index (attributes->list, i), roles[j].attribute))
+        return roles[j].role;
+  return PB_FOLDER_ROLE_NONE;
+}
+
+/* Servers without SPECIAL-USE still have the usual folders under their usual names. */
+static PbFolderRole
+role_from_name (const char *path)
+{
+  static const struct { const char *name; PbFolderRole role; } names[] = {
+    { "Drafts", PB_FOLDER_ROLE_DRAFTS },
+    { "Sent", PB_FOLDER_ROLE_SENT },
+    { "Sent Items", PB_FOLDER_ROLE_SENT },
+    { "Sent Messages", PB_FOLDER_ROLE_SENT },
+    { "Archive", PB_FOLDER_ROLE_ARCHIVE },
+    { "Junk", PB_FOLDER_ROLE_JUNK },
+    { "Spam", PB_FOLDER_ROLE_JUNK },
+    { "Trash", PB_FOLDER_ROLE_TRASH },
+    { "Deleted Items", PB_FOLDER_ROLE_TRASH },
+    { "Deleted Messages", PB_FOLDER_ROLE_TRASH },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (g_ascii_strcasecmp (path, names[i].name) == 0)
+      return names[i].role;
+  return PB_FOLDER_ROLE_NONE;
+}
+
+static gboolean
+has_attribute (PbImapValue *attributes,
+               const char  *attribute)
+{
+  for (guint i = 0; i < attributes->list->len; i++)
+    if (pb_imap_value_is_atom (g_ptr_array_index (attributes->list, i), attribute))
+      return TRUE;
+  return FALSE;
+}
+
+static PbFolderInfo *
+folder_from_list_response (PbImapResponse  *response,
+                           gboolean         utf8,
+                           gboolean         special_use,
+                           GError         **error)
+{
+  PbImapValue *attributes, *delimiter, *mailbox;
+  g_autofree char *name = NULL;
+  g_autofree char *path = NULL;
+  PbFolderRole role;
+  gboolean selectable;
+  PbFolderInfo *folder;
+  const char *raw;
+
+  if (response->items->len != 4)
+    goto malformed;
+  attributes = g_ptr_array_index (response->items, 1);
+  delimiter = g_ptr_array_index (response->items, 2);
+  mailbox = g_ptr_array_index (response->items, 3);
+  if (attributes->type != PB_IMAP_VALUE_LIST
+      || (delimiter->type != PB_IMAP_VALUE_STRING && delimiter->type != PB_IMAP_VALUE_NIL)
+      || (delimiter->type == PB_IMAP_VALUE_STRING && delimiter->len != 1)
+      || (mailbox->type != PB_IMAP_VALUE_STRING && mailbox->type != PB_IMAP_VALUE_ATOM
+          && mailbox->type != PB_IMAP_VALUE_NUMBER))
+    goto malformed;
+
+  raw = mailbox->type == PB_IMAP_VALUE_NUMBER ? NULL : mailbox->str;
+  if (raw == NULL || *raw == '\0' || strlen (raw) != mailbox->len)
+    goto malformed;
+
+  if (utf8)
+    {
+      if (!g_utf8_validate (raw, -1, NULL))
+        goto malformed;
+      name = g_strdup (raw);
+    }
+  else
+    {
+      name = pb_imap_utf7_decode (raw, NULL);
+      /* An undecodable name is still a folder the user has: show it as sent. */
+      if (name == NULL)
+        name = g_utf8_make_valid (raw, -1);
+    }
+
+  /* INBOX is case-insensitive (RFC 3501 5.1); everything else is case-sensitive. */
+  if (g_ascii_strcasecmp (name, "INBOX") == 0)
+    {
+      g_free (name);
+      name = g_strdup ("INBOX");
+    }
+
+  if (delimiter->type == PB_IMAP_VALUE_STRING && delimiter->str[0] != '/')
+    {
+      /* A "/" inside a level of a "."-delimited server would read as a new level. Show it
+       * as a look-alike fraction slash instead; the remote name keeps the real one. */
+      g_auto(GStrv) levels = g_strsplit (name, delimiter->str, -1);
+      for (guint i = 0; levels[i]; i++)
+        {
+          g_auto(GStrv) parts = g_strsplit (levels[i], "/", -1);
+          g_free (levels[i]);
+          levels[i] = g_strjoinv ("\u2215", parts);
+        }
+      path = g_strjoinv ("/", levels);
+    }
+  else
+    path = g_strdup (name);
+
+  /* Empty levels ("a//b", a trailing delimiter) make no sense as a tree. */
+  if (*path == '/' || g_str_has_suffix (path, "/") || strstr (path, "//") != NULL)
+    goto malformed;
+
+  if (g_strcmp0 (path, "INBOX") == 0)
+    role = PB_FOLDER_ROLE_INBOX;
+  else
+    {
+      role = role_from_attributes (attributes);
+      if (role == PB_FOLDER_ROLE_NONE && !special_use && strchr (path, '/') == NULL)
+        role = role_from_name (path);
+    }
+
+  selectable = !has_attribute (attributes, "\\Noselect")
+               && !has_attribute (attributes, "\\NonExistent");
+  folder = pb_folder_info_new (path, role, selectable);
+  pb_folder_info_set_remote_name (folder, raw);
+  return folder;
+
+malformed:
+  g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_PARSE,
+               _("The server sent a malformed folder list entry"));
+  return NULL;
+}
+
+static int
+compare_folders (gconstpointer a,
+                 gconstpointer b)
+{
+  return pb_folder_info_compare (*(PbFolderInfo **) a, *(PbFolderInfo **) b);
+}
+
+/* A server may list "Projects/Postbote" without "Projects"; the tree needs every parent. */
+static void
+add_missing_parents (GPtrArray *folders)
+{
+  g_autoptr(GHashTable) paths = g_hash_table_new (g_str_hash, g_str_equal);
+  guint n = folders->len;
+
+  for (guint i = 0; i < n; i++)
+    g_hash_table_add (paths, (gpointer) pb_folder_info_get_path (g_ptr_array_index (folders, i)));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *parent = g_strdup (pb_folder_info_get_path (g_ptr_array_index (folders, i)));
+      char *slash;
+
+      while ((slash = strrchr (parent, '/')) != NULL)
+        {
+          PbFolderInfo *folder;
+
+          *slash = '\0';
+          if (g_hash_table_contains (paths, parent))
+            continue;
+          folder = pb_folder_info_new (parent, PB_FOLDER_ROLE_NONE, FALSE);
+          g_ptr_array_add (folders, folder);
+          g_hash_table_add (paths, (gpointer) pb_folder_info_get_path (folder));
+        }
+    }
+}
+
+GPtrArray *
+pb_imap_client_list_folders (PbImapClient  *self,
+                             GCancellable  *cancellable,
+                             GError       **error)
+{
+  g_autoptr(GPtrArray) untagged = g_ptr_array_new_with_free_func ((GDestroyNotify) pb_imap_response_free);
+  g_autoptr(GPtrArray) folders = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  gboolean special_use;
+  const char *command;
+
+  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), NULL);
+  g_return_val_if_fail (self->authenticated, NULL);
+
+  /* With SPECIAL-USE and LIST-EXTENDED the server marks Sent, Trash and friends itself
+   * (RFC 6154); otherwise roles are guessed from the usual names. */
+  special_use = pb_imap_client_has_capability (self, "SPECIAL-USE")
+                && pb_imap_client_has_capability (self, "LIST-EXTENDED");
+  command = special_use ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)" : "LIST \"\" \"*\"";
+  if (!command_ok (self, command, untagged, cancellable, error))
+    return NULL;
+
+  for (guint i = 0; i < untagged->len; i++)
+    {
+      PbImapResponse *response = g_ptr_array_index (untagged, i);
+      PbFolderInfo *folder;
+
+      if (response->items->len == 0
+          || !pb_imap_value_is_atom (g_ptr_array_index (response->items, 0), "LIST"))
+        continue;
+      folder = folder_from_list_response (response, FALSE, special_use, error);
+      if (folder == NULL)
+        return NULL;
+      /* A server listing a folder twice must not make it appear twice. */
+      if (g_hash_table_contains (seen, pb_folder_info_get_path (folder)))
+        {
+          g_object_unref (folder);
+          continue;
+        }
+      g_ptr_array_add (folders, folder);
+      g_hash_table_add (seen, (gpointer) pb_folder_info_get_path (folder));
+    }
+
+  add_missing_parents (folders);
+  g_ptr_array_sort (folders, compare_folders);
+  return g_steal_pointer (&folders);
+}
+
+void
+pb_imap_client_logout (PbImapClient *self,
+                       GCancellable *cancellable)
+{
+  g_autoptr(PbImapResponse) response = NULL;
+
+  g_return_if_fail (PB_IS_IMAP_CLIENT (self));
+
+  /* Best effort: the server's answer changes nothing for us. */
+  if (self->connection != NULL && !self->broken)
+    response = run_command (self, "LOGOUT", NULL, NULL, NULL, cancellable, NULL);
+  if (self->connection != NULL)
+    pb_connection_close (self->connection);
+  self->broken = TRUE;
+}

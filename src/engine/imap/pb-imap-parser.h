@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "pb-imap-error.h"
+
+G_BEGIN_DECLS
+
+/*
+ * An incremental, bounded parser for IMAP server responses (RFC 3501, RFC 9051).
+ * Bytes are fed as they arrive; pb_imap_parser_next() returns one complete response or says
+ * that it needs more. It never blocks and never reads beyond what was fed.
+ */
+
+typedef enum {
+  PB_IMAP_VALUE_ATOM,    /* also flags (\Seen), and FETCH item names such as BODY[HEADER] */
+  PB_IMAP_VALUE_NUMBER,  /* number or number64, checked for overflow */
+  PB_IMAP_VALUE_STRING,  /* quoted string or literal; may contain NUL (literal) */
+  PB_IMAP_VALUE_NIL,
+  PB_IMAP_VALUE_LIST,    /* parenthesised list */
+} PbImapValueType;
+
+typedef struct _PbImapValue PbImapValue;
+struct _PbImapValue {
+  PbImapValueType  type;
+  guint64          number;   /* PB_IMAP_VALUE_NUMBER */
+  char            *str;      /* ATOM and STRING: NUL-terminated copy */
+  gsize            len;      /* ATOM and STRING: length in bytes without the terminator */
+  GPtrArray       *list;     /* LIST: PbImapValue* elements */
+};
+
+typedef enum {
+  PB_IMAP_RESPONSE_TAGGED,        /* "A1 OK ..." */
+  PB_IMAP_RESPONSE_UNTAGGED,      /* "* ..." */
+  PB_IMAP_RESPONSE_CONTINUATION,  /* "+ ..." */
+} PbImapResponseKind;
+
+typedef enum {
+  PB_IMAP_STATUS_NONE,   /* untagged data such as "* 3 EXISTS" or "* LIST ..." */
+  PB_IMAP_STATUS_OK,
+  PB_IMAP_STATUS_NO,
+  PB_IMAP_STATUS_BAD,
+  PB_IMAP_STATUS_PREAUTH,
+  PB_IMAP_STATUS_BYE,
+} PbImapStatus;
+
+typedef struct _PbImapResponse PbImapResponse;
+struct _PbImapResponse {
+  PbImapResponseKind  kind;
+  char               *tag;        /* TAGGED only */
+  PbImapStatus        status;     /* status responses (tagged, or untagged OK/NO/BAD/PREAUTH/BYE) */
+  GPtrArray          *code;       /* resp-text-code "[UIDNEXT 5]" as values, or NULL */
+  char               *text;       /* human-readable text of status and continuation responses */
+  GPtrArray          *items;      /* untagged data: every value after "*", e.g. 3, EXISTS */
+};
+
+typedef struct {
+  gsize  max_line;      /* longest line outside literals, default 64 KiB */
+  gsize  max_literal;   /* largest literal held in memory, default 64 MiB */
+  guint  max_depth;     /* deepest list nesting, default 32 */
+  guint  max_items;     /* most values in one list, default 1,000,000 */
+} PbImapParserLimits;
+
+typedef enum {
+  PB_IMAP_PARSE_NEED_MORE,
+  PB_IMAP_PARSE_OK,
+  PB_IMAP_PARSE_ERROR,
+} PbImapParseResult;
+
+typedef struct _PbImapParser PbImapParser;
+
+PbImapParser      *pb_imap_parser_new            (const PbImapParserLimits *limits);
+void               pb_imap_parser_free           (PbImapParser             *parser);
+void               pb_imap_parser_feed           (PbImapParser             *parser,
+                                                  const guint8             *data,
+                                                  gsize                     length);
+PbImapParseResult  pb_imap_parser_next           (PbImapParser             *parser,
+                                                  PbImapResponse          **out_response,
+                                                  GError                  **error);
+gsize              pb_imap_parser_get_pending    (PbImapParser             *parser);
+void               pb_imap_parser_reset          (PbImapParser             *parser);
+
+void               pb_imap_response_free         (PbImapResponse           *response);
+void               pb_imap_value_free            (PbImapValue              *value);
+const char        *pb_imap_value_get_string      (const PbImapValue        *value);
+gboolean           pb_imap_value_is_atom         (const PbImapValue        *value,
+                                                  const char               *atom);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PbImapParser, pb_imap_parser_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PbImapResponse, pb_imap_response_free)
+
+G_END_DECLS

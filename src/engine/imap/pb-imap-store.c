@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pb-imap"
+
+#include "config.h"
+
+#include "pb-imap-client.h"
+#include "pb-imap-store.h"
+
+/*
+ * The IMAP side of an account behind PbRemoteStore. Each operation runs one blocking session
+ * (PbImapClient) on a GTask worker thread, so callers on the main thread never wait on the
+ * network. Connection reuse and IDLE come with folder sync.
+ */
+struct _PbImapStore
+{
+  GObject        parent_instance;
+
+  PbService     *service;
+  PbCredentials *credentials;
+};
+
+static void remote_store_iface_init (PbRemoteStoreInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (PbImapStore, pb_imap_store, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (PB_TYPE_REMOTE_STORE,
+                                                      remote_store_iface_init))
+
+/* Connects, verifies, and logs in; the password lives only for the duration of the login. */
+static PbImapClient *
+open_session (PbImapStore   *self,
+              GCancellable  *cancellable,
+              GError       **error)
+{
+  g_autoptr(PbImapClient) client = pb_imap_client_new (self->service);
+  char *password;
+  gboolean ok;
+
+  if (!pb_imap_client_connect (client, cancellable, error))
+    return NULL;
+  if (pb_imap_client_is_authenticated (client))
+    return g_steal_pointer (&client);
+
+  password = pb_credentials_lookup (self->credentials, self->service, cancellable, error);
+  if (password == NULL)
+    return NULL;
+  ok = pb_imap_client_authenticate (client, password, cancellable, error);
+  pb_password_free (password);
+  return ok ? g_steal_pointer (&client) : NULL;
+}
+
+static void
+check_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  g_autoptr(PbImapClient) client = NULL;
+  GError *error = NULL;
+
+  client = open_session (source_object, cancellable, &error);
+  if (client == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  pb_imap_client_logout (client, cancellable);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+pb_imap_store_check_async (PbRemoteStore       *store,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (store, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, pb_imap_store_check_async);
+  g_task_run_in_thread (task, check_thread);
+}
+
+static gboolean
+pb_imap_store_check_finish (PbRemoteStore  *store,
+                            GAsyncResult   *result,
+                            GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+list_folders_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  g_autoptr(PbImapClient) client = NULL;
+  GPtrArray *folders;
+  GError *error = NULL;
+
+  client = open_session (source_object, cancellable, &error);
+  if (client == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  folders = pb_imap_client_list_folders (client, cancellable, &error);
+  pb_imap_client_logout (client, cancellable);
+  if (folders == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, folders, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+pb_imap_store_list_folders_async (PbRemoteStore       *store,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (store, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, pb_imap_store_list_folders_async);
+  g_task_run_in_thread (task, list_folders_thread);
+}
+
+static GPtrArray *
+pb_imap_store_list_folders_finish (PbRemoteStore  *store,
+                                   GAsyncResult   *result,
+                                   GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, store), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+remote_store_iface_init (PbRemoteStoreInterface *iface)
+{
+  iface->check_async = pb_imap_store_check_async;
+  iface->check_finish = pb_imap_store_check_finish;
+  iface->list_folders_async = pb_imap_store_list_folders_async;
+  iface->list_folders_finish = pb_imap_store_list_folders_finish;
+}
+
+static void
+pb_imap_store_dispose (GObject *object)
+{
+  PbImapStore *self = PB_IMAP_STORE (object);
+
+  g_clear_object (&self->service);
+  g_clear_object (&self->credentials);
+
+  G_OBJECT_CLASS (pb_imap_store_parent_class)->dispose (object);
+}
+
+static void
+pb_imap_store_class_init (PbImapStoreClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = pb_imap_store_dispose;
+}
+
+static void
+pb_imap_store_init (PbImapStore *self)
+{
+}
+
+PbRemoteStore *
+pb_imap_store_new (PbService     *service,
+                   PbCredentials *credentials)
+{
+  PbImapStore *self;
+
+  g_return_val_if_fail (PB_IS_SERVICE (service), NULL);
+  g_return_val_if_fail (PB_IS_CREDENTIALS (credentials), NULL);
+
+  self = g_object_new (PB_TYPE_IMAP_STORE, NULL);
+  self->service = g_object_ref (service);
+  self->credentials = g_object_ref (credentials);
+  return PB_REMOTE_STORE (self);
+}
