@@ -43,6 +43,7 @@ pb_command_credentials_lookup (PbCredentials  *credentials,
   g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GBytes) out = NULL;
   g_autoptr(GBytes) err = NULL;
+  g_autoptr(GBytes) no_input = g_bytes_new_static ("", 0);
   g_autoptr(GError) local_error = NULL;
   const char *data;
   gsize length;
@@ -55,7 +56,7 @@ pb_command_credentials_lookup (PbCredentials  *credentials,
                               | G_SUBPROCESS_FLAGS_STDERR_PIPE,
                               &local_error, "/bin/sh", "-c", self->command, NULL);
   if (process == NULL
-      || !g_subprocess_communicate (process, NULL, cancellable, &out, &err, &local_error))
+      || !g_subprocess_communicate (process, no_input, cancellable, &out, &err, &local_error))
     {
       g_set_error (error, PB_CREDENTIALS_ERROR, PB_CREDENTIALS_ERROR_COMMAND,
                    _("Could not run the password command: %s"), local_error->message);
