@@ -26,6 +26,9 @@ struct _PbImapClient
   guint          next_tag;
   gboolean       authenticated;
   gboolean       broken;         /* a protocol error happened; the session cannot go on */
+  gboolean       condstore;      /* CONDSTORE enabled (RFC 7162) */
+  gboolean       qresync;        /* QRESYNC enabled (RFC 7162) */
+  char          *selected;       /* mailbox selected, or NULL */
   char          *bye_text;
 };
 
@@ -51,6 +54,7 @@ pb_imap_client_finalize (GObject *object)
 
   g_clear_pointer (&self->parser, pb_imap_parser_free);
   g_hash_table_unref (self->capabilities);
+  g_free (self->selected);
   g_free (self->bye_text);
 
   G_OBJECT_CLASS (pb_imap_client_parent_class)->finalize (object);
@@ -221,18 +225,22 @@ send_line (PbImapClient  *self,
 }
 
 /*
- * Sends one command and reads until its tagged completion. Untagged responses in between are
- * appended to @untagged when given. @continuation, when given, is sent (without trace, as it
- * may carry a secret) the first time the server asks to continue.
+ * Sends one command and reads until its tagged completion. Untagged responses in between go to
+ * @func. @continuation, when given, is written (traced as @continuation_trace, because it may
+ * carry a secret or a whole message) the first time the server asks to continue, or right after
+ * the command when @continuation_now is set (a LITERAL+ literal, which needs no go-ahead).
  */
 static PbImapResponse *
-run_command (PbImapClient  *self,
-             const char    *command,
-             const char    *trace_as,
-             const char    *continuation,
-             GPtrArray     *untagged,
-             GCancellable  *cancellable,
-             GError       **error)
+run_command_full (PbImapClient        *self,
+                  const char          *command,
+                  const char          *trace_as,
+                  GBytes              *continuation,
+                  const char          *continuation_trace,
+                  gboolean             continuation_now,
+                  PbImapUntaggedFunc   func,
+                  gpointer             user_data,
+                  GCancellable        *cancellable,
+                  GError             **error)
 {
   g_autofree char *tag = g_strdup_printf ("A%u", self->next_tag++);
   g_autofree char *line = g_strdup_printf ("%s %s", tag, command);
@@ -248,6 +256,18 @@ run_command (PbImapClient  *self,
   if (!send_line (self, line, trace, cancellable, error))
     return NULL;
   explicit_bzero (line, strlen (line));
+
+  if (continuation != NULL && continuation_now)
+    {
+      if (!pb_connection_write (self->connection, g_bytes_get_data (continuation, NULL),
+                                g_bytes_get_size (continuation), continuation_trace, cancellable,
+                                error))
+        {
+          self->broken = TRUE;
+          return NULL;
+        }
+      continuation = NULL;
+    }
 
   for (;;)
     {
@@ -271,15 +291,18 @@ run_command (PbImapClient  *self,
         case PB_IMAP_RESPONSE_CONTINUATION:
           if (continuation == NULL)
             {
-              /* Nothing to continue with: cancel the command the way RFC 3501 allows for
-               * AUTHENTICATE, and treat anything else as a broken server. */
               self->broken = TRUE;
               g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_PARSE,
                            _("The server asked for data the command does not have"));
               return NULL;
             }
-          if (!send_line (self, continuation, "********", cancellable, error))
-            return NULL;
+          if (!pb_connection_write (self->connection, g_bytes_get_data (continuation, NULL),
+                                    g_bytes_get_size (continuation), continuation_trace,
+                                    cancellable, error))
+            {
+              self->broken = TRUE;
+              return NULL;
+            }
           continuation = NULL;
           break;
 
@@ -287,11 +310,50 @@ run_command (PbImapClient  *self,
         default:
           if (response->status == PB_IMAP_STATUS_BYE)
             break;  /* the close that follows reports it */
-          if (untagged != NULL)
-            g_ptr_array_add (untagged, g_steal_pointer (&response));
+          if (func != NULL && !func (response, user_data, error))
+            {
+              self->broken = TRUE;
+              return NULL;
+            }
           break;
         }
     }
+}
+
+static gboolean
+collect_untagged (PbImapResponse  *response,
+                  gpointer         user_data,
+                  GError         **error)
+{
+  PbImapResponse *copy = g_memdup2 (response, sizeof *response);
+
+  /* Move the contents: the caller frees the original shell only. */
+  memset (response, 0, sizeof *response);
+  g_ptr_array_add (user_data, copy);
+  return TRUE;
+}
+
+static PbImapResponse *
+run_command (PbImapClient  *self,
+             const char    *command,
+             const char    *trace_as,
+             const char    *continuation,
+             GPtrArray     *untagged,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  PbImapResponse *response;
+
+  if (continuation != NULL)
+    {
+      char *line = g_strconcat (continuation, "\r\n", NULL);
+      bytes = g_bytes_new_with_free_func (line, strlen (line), (GDestroyNotify) pb_password_free,
+                                          line);
+    }
+  response = run_command_full (self, command, trace_as, bytes, "********\r\n", FALSE,
+                               untagged ? collect_untagged : NULL, untagged, cancellable, error);
+  return response;
 }
 
 static gboolean
@@ -431,8 +493,8 @@ pb_imap_client_connect (PbImapClient  *self,
 }
 
 /* Quotes a string for a command (RFC 3501 quoted), or returns NULL when it needs a literal. */
-static char *
-quote_string (const char *s)
+char *
+pb_imap_quote_string (const char *s)
 {
   GString *out = g_string_new ("\"");
 
@@ -509,8 +571,8 @@ pb_imap_client_authenticate (PbImapClient  *self,
     }
   else if (!pb_imap_client_has_capability (self, "LOGINDISABLED"))
     {
-      g_autofree char *quoted_user = quote_string (user);
-      char *quoted_password = quote_string (password);
+      g_autofree char *quoted_user = pb_imap_quote_string (user);
+      char *quoted_password = pb_imap_quote_string (password);
       g_autofree char *command = NULL;
       g_autofree char *trace = NULL;
 
@@ -796,4 +858,398 @@ pb_imap_client_logout (PbImapClient *self,
   if (self->connection != NULL)
     pb_connection_close (self->connection);
   self->broken = TRUE;
+}
+
+gboolean
+pb_imap_client_command (PbImapClient        *self,
+                        const char          *command,
+                        PbImapUntaggedFunc   func,
+                        gpointer             user_data,
+                        GCancellable        *cancellable,
+                        GError             **error)
+{
+  g_autoptr(PbImapResponse) response = NULL;
+  g_autofree char *verb = NULL;
+
+  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
+
+  verb = g_strndup (command, strcspn (command, " "));
+  response = run_command_full (self, command, NULL, NULL, NULL, FALSE, func, user_data,
+                               cancellable, error);
+  return response != NULL && check_ok (self, response, verb, error);
+}
+
+gboolean
+pb_imap_client_qresync_enabled (PbImapClient *self)
+{
+  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
+  return self->qresync;
+}
+
+gboolean
+pb_imap_client_condstore_enabled (PbImapClient *self)
+{
+  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
+  return self->condstore;
+}
+
+const char *
+pb_imap_client_get_selected (PbImapClient *self)
+{
+  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), NULL);
+  return self->selected;
+}
+
+static gboolean
+enabled_cb (PbImapResponse  *response,
+            gpointer         user_data,
+            GError         **error)
+{
+  PbImapClient *self = user_data;
+
+  if (response->items == NULL || response->items->len == 0
+      || !pb_imap_value_is_atom (g_ptr_array_index (response->items, 0), "ENABLED"))
+    return TRUE;
+  for (guint i = 1; i < response->items->len; i++)
+    {
+      PbImapValue *value = g_ptr_array_index (response->items, i);
+      if (pb_imap_value_is_atom (value, "CONDSTORE"))
+        self->condstore = TRUE;
+      else if (pb_imap_value_is_atom (value, "QRESYNC"))
+        self->qresync = self->condstore = TRUE;  /* QRESYNC implies CONDSTORE (RFC 7162 3.2.3) */
+    }
+  return TRUE;
+}
+
+/**
+ * pb_imap_client_enable:
+ *
+ * Turns on what fast resynchronisation needs: QRESYNC (which includes CONDSTORE) where offered,
+ * else CONDSTORE. A server without ENABLE still gets CONDSTORE by using a CONDSTORE command,
+ * which SELECT (CONDSTORE) does.
+ */
+gboolean
+pb_imap_client_enable (PbImapClient  *self,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  g_autoptr(GString) command = g_string_new ("ENABLE");
+
+  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
+  g_return_val_if_fail (self->authenticated, FALSE);
+
+  if (!pb_imap_client_has_capability (self, "ENABLE"))
+    return TRUE;
+  if (pb_imap_client_has_capability (self, "QRESYNC"))
+    g_string_append (command, " QRESYNC");
+  if (pb_imap_client_has_capability (self, "CONDSTORE"))
+    g_string_append (command, " CONDSTORE");
+  if (command->len == strlen ("ENABLE"))
+    return TRUE;
+  return pb_imap_client_command (self, command->str, enabled_cb, self, cancellable, error);
+}
+
+static gboolean
+code_number (GPtrArray  *code,
+             const char *name,
+             guint64     max,
+             guint64    *out)
+{
+  PbImapValue *value;
+
+  if (code == NULL || code->len < 2 || !pb_imap_value_is_atom (g_ptr_array_index (code, 0), name))
+    return FALSE;
+  value = g_ptr_array_index (code, 1);
+  if (value->type != PB_IMAP_VALUE_NUMBER || value->number > max)
+    return FALSE;
+  *out = value->number;
+  return TRUE;
+}
+
+typedef struct {
+  PbImapMailbox      *mailbox;
+  PbImapUntaggedFunc  func;
+  gpointer            user_data;
+} SelectData;
+
+static gboolean
+select_cb (PbImapResponse  *response,
+           gpointer         user_data,
+           GError         **error)
+{
+  SelectData *data = user_data;
+  guint64 n;
+
+  if (response->status == PB_IMAP_STATUS_OK && response->code != NULL)
+    {
+      if (code_number (response->code, "UIDVALIDITY", G_MAXUINT32, &n))
+        data->mailbox->uidvalidity = n;
+      else if (code_number (response->code, "UIDNEXT", G_MAXUINT32, &n))
+        data->mailbox->uidnext = n;
+      else if (code_number (response->code, "HIGHESTMODSEQ", G_MAXINT64, &n))
+        data->mailbox->highestmodseq = n;
+      else if (response->code->len > 0
+               && pb_imap_value_is_atom (g_ptr_array_index (response->code, 0), "NOMODSEQ"))
+        data->mailbox->highestmodseq = 0;
+      return TRUE;
+    }
+  if (response->status == PB_IMAP_STATUS_NONE && response->items->len == 2
+      && pb_imap_value_is_atom (g_ptr_array_index (response->items, 1), "EXISTS"))
+    {
+      PbImapValue *value = g_ptr_array_index (response->items, 0);
+      if (value->type == PB_IMAP_VALUE_NUMBER && value->number <= G_MAXUINT32)
+        data->mailbox->exists = value->number;
+      return TRUE;
+    }
+  /* VANISHED (EARLIER) and FETCH during a QRESYNC select carry the changes; the caller applies
+   * them once the select succeeded. */
+  if (data->func != NULL)
+    return data->func (response, data->user_data, error);
+  return TRUE;
+}
+
+/**
+ * pb_imap_client_select:
+ * @known_uidvalidity: with @known_modseq, the state from the last sync for QRESYNC, or 0
+ *
+ * SELECTs (or EXAMINEs) @mailbox, the remote (modified UTF-7) name. With QRESYNC enabled and a
+ * known state, the server reports vanished UIDs and changed flags right here, to @func.
+ */
+gboolean
+pb_imap_client_select (PbImapClient        *self,
+                       const char          *mailbox,
+                       gboolean             read_only,
+                       guint32              known_uidvalidity,
+                       guint64              known_modseq,
+                       PbImapUntaggedFunc   func,
+                       gpointer             user_data,
+                       PbImapMailbox       *out_mailbox,
+                       GCancellable        *cancellable,
+                       GError             **error)
+{
+  g_autofree char *quoted = NULL;
+  g_autofree char *command = NULL;
+  g_autoptr(PbImapResponse) response = NULL;
+  SelectData data = { out_mailbox, func, user_data };
+  const char *verb = read_only ? "EXAMINE" : "SELECT";
+
+  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
+  g_return_val_if_fail (out_mailbox != NULL, FALSE);
+
+  memset (out_mailbox, 0, sizeof *out_mailbox);
+  g_clear_pointer (&self->selected, g_free);
+
+  quoted = pb_imap_quote_string (mailbox);
+  if (quoted == NULL)
+    {
+      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_FAILED, _("Invalid folder name"));
+      return FALSE;
+    }
+
+  if (self->qresync && known_uidvalidity != 0 && known_modseq != 0)
+    command = g_strdup_printf ("%s %s (QRESYNC (%u %" G_GUINT64_FORMAT "))", verb, quoted,
+                               known_uidvalidity, known_modseq);
+  else if (!self->condstore && pb_imap_client_has_capability (self, "CONDSTORE"))
+    command = g_strdup_printf ("%s %s (CONDSTORE)", verb, quoted);
+  else
+    command = g_strdup_printf ("%s %s", verb, quoted);
+
+  response = run_command_full (self, command, NULL, NULL, NULL, FALSE, select_cb, &data,
+                               cancellable, error);
+  if (response == NULL || !check_ok (self, response, verb, error))
+    return FALSE;
+
+  if (out_mailbox->uidvalidity == 0)
+    {
+      /* Without UIDVALIDITY nothing cached can be trusted from one session to the next. */
+      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_UNSUPPORTED,
+                   _("The server did not say the UIDVALIDITY of “%s”"), mailbox);
+      return FALSE;
+    }
+  out_mailbox->read_only = read_only
+                           || (response->code != NULL && response->code->len > 0
+                               && pb_imap_value_is_atom (g_ptr_array_index (response->code, 0),
+                                                         "READ-ONLY"));
+  self->selected = g_strdup (mailbox);
+  return TRUE;
+}
+
+gboolean
+pb_imap_client_uid_store (PbImapClient  *self,
+                          const char    *uid_set,
+                          const char    *change,
+                          GCancellable  *cancellable,
+                          GError       **error)
+{
+  g_autofree char *command = NULL;
+
+  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
+  g_return_val_if_fail (self->selected != NULL, FALSE);
+
+  command = g_strdup_printf ("UID STORE %s %s", uid_set, change);
+  return pb_imap_client_command (self, command, NULL, NULL, cancellable, error);
+}
+
+/**
+ * pb_imap_client_uid_expunge:
+ *
+ * Expunges exactly @uid_set (UIDPLUS). There is deliberately no plain EXPUNGE: it would also
+ * remove messages that another client marked \Deleted and the user never meant to delete.
+ */
+gboolean
+pb_imap_client_uid_expunge (PbImapClient  *self,
+                            const char    *uid_set,
+                            GCancellable  *cancellable,
+                            GError       **error)
+{
+  g_autofree char *command = NULL;
+
+  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
+
+  if (!pb_imap_client_has_capability (self, "UIDPLUS"))
+    {
+      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_UNSUPPORTED,
+                   _("The server cannot remove single messages safely (no UIDPLUS)"));
+      return FALSE;
+    }
+  command = g_strdup_printf ("UID EXPUNGE %s", uid_set);
+  return pb_imap_client_command (self, command, NULL, NULL, cancellable, error);
+}
+
+/**
+ * pb_imap_client_uid_move:
+ *
+ * Moves messages with MOVE (RFC 6851), or COPY, then \Deleted and UID EXPUNGE of exactly those
+ * UIDs: the source goes only after the copy was confirmed.
+ */
+gboolean
+pb_imap_client_uid_move (PbImapClient  *self,
+                         const char    *uid_set,
+                         const char    *destination,
+                         GCancellable  *cancellable,
+                         GError       **error)
+{
+  g_autofree char *quoted = pb_imap_quote_string (destination);
+  g_autofree char *command = NULL;
+
+  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
+  g_return_val_if_fail (self->selected != NULL, FALSE);
+
+  if (quoted == NULL)
+    {
+      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_FAILED, _("Invalid folder name"));
+      return FALSE;
+    }
+  if (pb_imap_client_has_capability (self, "MOVE"))
+    {
+      command = g_strdup_printf ("UID MOVE %s %s", uid_set, quoted);
+      return pb_imap_client_command (self, command, NULL, NULL, cancellable, error);
+    }
+  if (!pb_imap_client_has_capability (self, "UIDPLUS"))
+    {
+      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_UNSUPPORTED,
+                   _("The server can neither move messages nor remove single messages safely"));
+      return FALSE;
+    }
+  command = g_strdup_printf ("UID COPY %s %s", uid_set, quoted);
+  if (!pb_imap_client_command (self, command, NULL, NULL, cancellable, error))
+    return FALSE;
+  return pb_imap_client_uid_store (self, uid_set, "+FLAGS.SILENT (\\Deleted)", cancellable, error)
+         && pb_imap_client_uid_expunge (self, uid_set, cancellable, error);
+}
+
+/**
+ * pb_imap_client_append:
+ * @flags: (nullable): a flag list without parentheses, e.g. "\\Seen"
+ * @out_uid: (out) (optional): the new UID when the server says it (UIDPLUS), else 0
+ */
+gboolean
+pb_imap_client_append (PbImapClient  *self,
+                       const char    *mailbox,
+                       const char    *flags,
+                       GBytes        *message,
+                       guint32       *out_uid,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  g_autofree char *quoted = pb_imap_quote_string (mailbox);
+  g_autofree char *command = NULL;
+  g_autofree char *trace = NULL;
+  g_autoptr(GByteArray) literal = g_byte_array_new ();
+  g_autoptr(GBytes) continuation = NULL;
+  g_autoptr(PbImapResponse) response = NULL;
+  gsize size = g_bytes_get_size (message);
+  gboolean non_sync;
+  guint64 uid = 0;
+
+  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
+
+  if (quoted == NULL)
+    {
+      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_FAILED, _("Invalid folder name"));
+      return FALSE;
+    }
+  /* LITERAL+ saves a round trip; LITERAL- (RFC 7888) allows it up to 4096 bytes. */
+  non_sync = pb_imap_client_has_capability (self, "LITERAL+")
+             || (pb_imap_client_has_capability (self, "LITERAL-") && size <= 4096);
+  command = g_strdup_printf ("APPEND %s%s%s%s {%" G_GSIZE_FORMAT "%s}", quoted,
+                             flags ? " (" : "", flags ? flags : "", flags ? ")" : "", size,
+                             non_sync ? "+" : "");
+  g_byte_array_append (literal, g_bytes_get_data (message, NULL), size);
+  g_byte_array_append (literal, (const guint8 *) "\r\n", 2);
+  continuation = g_byte_array_free_to_bytes (g_steal_pointer (&literal));
+  trace = g_strdup_printf ("[message, %" G_GSIZE_FORMAT " bytes]\r\n", size);
+
+  response = run_command_full (self, command, NULL, continuation, trace, non_sync, NULL, NULL,
+                               cancellable, error);
+  if (response == NULL || !check_ok (self, response, "APPEND", error))
+    return FALSE;
+  if (out_uid != NULL)
+    {
+      *out_uid = 0;
+      if (response->code != NULL && response->code->len == 3
+          && pb_imap_value_is_atom (g_ptr_array_index (response->code, 0), "APPENDUID"))
+        {
+          PbImapValue *value = g_ptr_array_index (response->code, 2);
+          if (value->type == PB_IMAP_VALUE_NUMBER && value->number <= G_MAXUINT32)
+            uid = value->number;
+          *out_uid = uid;
+        }
+    }
+  return TRUE;
+}
+
+static int
+compare_uids (gconstpointer a,
+              gconstpointer b)
+{
+  guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* "1:3,7,9:10" from any list of UIDs; duplicates collapse. */
+char *
+pb_imap_uid_set_from_array (const guint32 *uids,
+                            guint          n_uids)
+{
+  g_autofree guint32 *sorted = g_memdup2 (uids, n_uids * sizeof *uids);
+  GString *out = g_string_new (NULL);
+  guint i = 0;
+
+  qsort (sorted, n_uids, sizeof *sorted, compare_uids);
+  while (i < n_uids)
+    {
+      guint j = i;
+
+      while (j + 1 < n_uids && (sorted[j + 1] == sorted[j] || sorted[j + 1] == sorted[j] + 1))
+        j++;
+      if (out->len > 0)
+        g_string_append_c (out, ',');
+      if (sorted[j] != sorted[i])
+        g_string_append_printf (out, "%u:%u", sorted[i], sorted[j]);
+      else
+        g_string_append_printf (out, "%u", sorted[i]);
+      i = j + 1;
+    }
+  return g_string_free (out, FALSE);
 }
