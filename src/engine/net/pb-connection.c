@@ -6,6 +6,7 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <glib/gi18n.h>
 
 #include "pb-connection.h"
 #include "pb-util-private.h"
@@ -22,6 +23,27 @@
 
 #define TRACE_LOG_DOMAIN "pb-trace"
 
+/* Enough of the end of a line to recognise a literal announcement such as "{123456}\r\n". */
+#define TRACE_TAIL_BYTES 24
+
+/*
+ * The trace is assembled from the bytes as they are consumed, whichever call consumed them
+ * (read_line(), or read() feeding a protocol parser) and however the reads cut the stream: one
+ * entry per line, and one per literal that a line ending in "{N}" announces (IMAP; in other
+ * protocols such a line only makes the trace group the next N bytes into one entry).
+ */
+typedef struct
+{
+  char     direction;
+  /* The start of the current line or literal: what the trace shows of it (plus CRLF). */
+  guint8   head[TRACE_MAX_BYTES + 2];
+  gsize    head_length;
+  guint64  total;
+  guint8   tail[TRACE_TAIL_BYTES];
+  gsize    tail_length;
+  guint64  literal_remaining;
+} TraceState;
+
 struct _PbConnection
 {
   GObject               parent_instance;
@@ -35,6 +57,8 @@ struct _PbConnection
   guint                 timeout;
   char                 *trace_name;
   gboolean              tracing;
+  TraceState            trace_in;
+  TraceState            trace_out;
 
   GSocketClient        *client;
   GSocketConnection    *socket_connection;
@@ -105,6 +129,8 @@ pb_connection_init (PbConnection *self)
 {
   self->timeout = DEFAULT_TIMEOUT_SECONDS;
   self->buffer = g_malloc (BUFFER_SIZE);
+  self->trace_in.direction = 'S';
+  self->trace_out.direction = 'C';
 }
 
 /* Tracing ------------------------------------------------------------------------------------ */
@@ -154,24 +180,26 @@ append_escaped (GString      *out,
     }
 }
 
+/* Logs one entry: at most TRACE_MAX_BYTES of data, with a note of the full length when cut. */
 static void
 trace_entry (PbConnection *self,
              char          direction,
              const guint8 *data,
-             gsize         length)
+             gsize         available,
+             guint64       length)
 {
   g_autoptr(GString) text = g_string_new (NULL);
 
-  append_escaped (text, data, MIN (length, TRACE_MAX_BYTES));
+  append_escaped (text, data, MIN (available, MIN (length, TRACE_MAX_BYTES)));
   if (length > TRACE_MAX_BYTES)
-    g_string_append_printf (text, "[… %" G_GSIZE_FORMAT " bytes]", length);
+    g_string_append_printf (text, "[… %" G_GUINT64_FORMAT " bytes]", length);
 
   g_log_structured (TRACE_LOG_DOMAIN, G_LOG_LEVEL_DEBUG,
                     "MESSAGE", "%s %c: %s",
                     self->trace_name ? self->trace_name : "", direction, text->str);
 }
 
-/* Traces data line by line, each line without its line ending. */
+/* Traces text that stands for itself, line by line, each line without its line ending. */
 static void
 trace_lines (PbConnection *self,
              char          direction,
@@ -186,11 +214,132 @@ trace_lines (PbConnection *self,
 
       if (newline != NULL && line_length > 0 && data[line_length - 1] == '\r')
         line_length--;
-      trace_entry (self, direction, data, line_length);
+      trace_entry (self, direction, data, line_length, line_length);
 
       data += consumed;
       length -= consumed;
     }
+}
+
+static void
+trace_state_append (TraceState   *state,
+                    const guint8 *data,
+                    gsize         length)
+{
+  gsize room = sizeof state->head - state->head_length;
+
+  memcpy (state->head + state->head_length, data, MIN (room, length));
+  state->head_length += MIN (room, length);
+  state->total += length;
+
+  if (length >= TRACE_TAIL_BYTES)
+    {
+      memcpy (state->tail, data + length - TRACE_TAIL_BYTES, TRACE_TAIL_BYTES);
+      state->tail_length = TRACE_TAIL_BYTES;
+    }
+  else
+    {
+      gsize keep = MIN (state->tail_length, TRACE_TAIL_BYTES - length);
+
+      memmove (state->tail, state->tail + state->tail_length - keep, keep);
+      memcpy (state->tail + keep, data, length);
+      state->tail_length = keep + length;
+    }
+}
+
+static void
+trace_state_emit (PbConnection *self,
+                  TraceState   *state,
+                  guint64       length)
+{
+  trace_entry (self, state->direction, state->head, state->head_length, length);
+  state->head_length = 0;
+  state->total = 0;
+  state->tail_length = 0;
+}
+
+/* The size N of a literal announced by a line ending in "{N}" or "{N+}", or 0. */
+static guint64
+literal_announced (const guint8 *end_of_line,
+                   gsize         length)
+{
+  gsize digits_end;
+  gsize digits_start;
+  guint64 value = 0;
+
+  if (length == 0 || end_of_line[length - 1] != '}')
+    return 0;
+  digits_end = length - 1;
+  if (digits_end > 0 && end_of_line[digits_end - 1] == '+')
+    digits_end--;
+  digits_start = digits_end;
+  while (digits_start > 0 && g_ascii_isdigit (end_of_line[digits_start - 1]))
+    digits_start--;
+  /* 19 digits always fit in 64 bits. */
+  if (digits_start == digits_end || digits_end - digits_start > 19 || digits_start == 0
+      || end_of_line[digits_start - 1] != '{')
+    return 0;
+
+  for (gsize i = digits_start; i < digits_end; i++)
+    value = value * 10 + (end_of_line[i] - '0');
+  return value;
+}
+
+static void
+trace_feed (PbConnection *self,
+            TraceState   *state,
+            const guint8 *data,
+            gsize         length)
+{
+  while (length > 0)
+    {
+      const guint8 *newline;
+      gsize n;
+
+      if (state->literal_remaining > 0)
+        {
+          n = MIN (length, state->literal_remaining);
+          trace_state_append (state, data, n);
+          state->literal_remaining -= n;
+          data += n;
+          length -= n;
+          if (state->literal_remaining == 0)
+            trace_state_emit (self, state, state->total);
+          continue;
+        }
+
+      newline = memchr (data, '\n', length);
+      n = newline ? (gsize) (newline - data) + 1 : length;
+      trace_state_append (state, data, n);
+      data += n;
+      length -= n;
+
+      if (newline != NULL)
+        {
+          /* The tail ends with the LF, perhaps after a CR. */
+          gsize end = state->tail_length - 1;
+          guint64 line_length = state->total - 1;
+          guint64 literal;
+
+          if (end > 0 && state->tail[end - 1] == '\r')
+            {
+              end--;
+              line_length--;
+            }
+          literal = literal_announced (state->tail, end);
+          trace_state_emit (self, state, line_length);
+          state->literal_remaining = literal;
+        }
+    }
+}
+
+/* Logs what is left of a line or literal that never ended. */
+static void
+trace_flush (PbConnection *self,
+             TraceState   *state)
+{
+  if (state->total > 0)
+    trace_state_emit (self, state, state->total);
 }
 
 static void
@@ -223,7 +372,9 @@ propagate_io_error (PbConnection  *self,
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
     {
       g_set_error (dest, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_TIMEOUT,
-                   "The server %s did not answer within %u seconds", self->host, self->timeout);
+                   ngettext ("The server %s did not answer within %u second",
+                             "The server %s did not answer within %u seconds", self->timeout),
+                   self->host, self->timeout);
       g_error_free (error);
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED)
@@ -233,19 +384,19 @@ propagate_io_error (PbConnection  *self,
            || g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_EOF))
     {
       g_set_error_literal (dest, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_CLOSED,
-                           "The server closed the connection");
+                           _("The server closed the connection"));
       g_error_free (error);
     }
   else if (error->domain == G_TLS_ERROR)
     {
       g_set_error (dest, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_TLS,
-                   "TLS error on the connection to %s: %s", self->host, error->message);
+                   _("TLS error on the connection to %s: %s"), self->host, error->message);
       g_error_free (error);
     }
   else
     {
       g_set_error (dest, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_FAILED,
-                   "Connection to %s failed: %s", self->host, error->message);
+                   _("Connection to %s failed: %s"), self->host, error->message);
       g_error_free (error);
     }
 }
@@ -258,7 +409,7 @@ check_connected (PbConnection  *self,
     return TRUE;
 
   g_set_error_literal (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_CLOSED,
-                       "The connection is closed");
+                       _("The connection is closed"));
   return FALSE;
 }
 
@@ -296,45 +447,43 @@ digest_equal (const char *a,
   return difference == 0;
 }
 
+/* Whole sentences, one per reason, so that translations need not glue fragments together. */
 static char *
 describe_certificate_problem (PbConnection *self)
 {
   GTlsCertificateFlags flags = self->peer_certificate_errors;
-  g_autoptr(GPtrArray) reasons = g_ptr_array_new ();
   g_autoptr(GString) message = g_string_new (NULL);
+  gsize reasons_start;
 
+  g_string_printf (message, _("The certificate of %s is not trusted."), self->host);
+  reasons_start = message->len;
+
+#define ADD_REASON(text) g_string_append_printf (message, " %s", (text))
   if (self->pin_mismatch)
-    g_ptr_array_add (reasons, (char *) "it is not the certificate that was accepted for this "
-                                       "server before");
+    ADD_REASON (_("It is not the certificate that was accepted for this server before."));
   if (flags & G_TLS_CERTIFICATE_UNKNOWN_CA)
-    g_ptr_array_add (reasons, (char *) "it was not issued by a trusted certificate authority");
+    ADD_REASON (_("It was not issued by a trusted certificate authority."));
   if (flags & G_TLS_CERTIFICATE_BAD_IDENTITY)
-    g_ptr_array_add (reasons, (char *) "it was issued for a different host name");
+    ADD_REASON (_("It was issued for a different host name."));
   if (flags & G_TLS_CERTIFICATE_NOT_ACTIVATED)
-    g_ptr_array_add (reasons, (char *) "it is not valid yet");
+    ADD_REASON (_("It is not valid yet."));
   if (flags & G_TLS_CERTIFICATE_EXPIRED)
-    g_ptr_array_add (reasons, (char *) "it has expired");
+    ADD_REASON (_("It has expired."));
   if (flags & G_TLS_CERTIFICATE_REVOKED)
-    g_ptr_array_add (reasons, (char *) "it has been revoked");
+    ADD_REASON (_("It has been revoked."));
   if (flags & G_TLS_CERTIFICATE_INSECURE)
-    g_ptr_array_add (reasons, (char *) "it uses an insecure algorithm");
-  if ((flags & G_TLS_CERTIFICATE_GENERIC_ERROR) || reasons->len == 0)
-    g_ptr_array_add (reasons, (char *) "it could not be verified");
-
-  g_string_append_printf (message, "The certificate of %s is not trusted: ", self->host);
-  for (guint i = 0; i < reasons->len; i++)
-    {
-      if (i > 0)
-        g_string_append (message, i + 1 == reasons->len ? " and " : ", ");
-      g_string_append (message, g_ptr_array_index (reasons, i));
-    }
+    ADD_REASON (_("It uses an insecure algorithm."));
+  if ((flags & G_TLS_CERTIFICATE_GENERIC_ERROR) || message->len == reasons_start)
+    ADD_REASON (_("It could not be verified."));
+#undef ADD_REASON
 
   return g_string_free (g_steal_pointer (&message), FALSE);
 }
 
-/* Called (on the thread that runs the handshake) only when verification against the system
- * trust store failed. Everything accepted here is an explicit choice of the user: a pinned
- * certificate, or one that chains to the CA file configured for this server. */
+/* Called only when verification against the system trust store failed; glib-networking emits
+ * it synchronously on the thread that called g_tls_connection_handshake(). Everything accepted
+ * here is an explicit choice of the user: the pinned certificate, or one that chains to the CA
+ * file configured for this server and names this host. Either is enough: both only add trust. */
 static gboolean
 accept_certificate_cb (GTlsConnection       *tls,
                        GTlsCertificate      *peer_certificate,
@@ -393,11 +542,17 @@ load_extra_database (PbConnection  *self,
   /* GTlsFileDatabase happily loads a file without certificates; a typo in the path or a file
    * of the wrong kind should be reported as such instead of as an untrusted server. */
   certificates = g_tls_certificate_list_new_from_file (self->ca_file, &local_error);
+  if (certificates == NULL && local_error == NULL)
+    {
+      g_set_error (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_FAILED,
+                   _("The file %s contains no CA certificate"), self->ca_file);
+      return FALSE;
+    }
   if (certificates == NULL)
     {
       g_set_error (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_FAILED,
-                   "Could not load the CA certificates from %s: %s", self->ca_file,
-                   local_error ? local_error->message : "the file contains no certificate");
+                   _("Could not load the CA certificates from %s: %s"), self->ca_file,
+                   local_error->message);
       return FALSE;
     }
 
@@ -405,7 +560,7 @@ load_extra_database (PbConnection  *self,
   if (self->extra_database == NULL)
     {
       g_set_error (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_FAILED,
-                   "Could not load the CA certificates from %s: %s", self->ca_file,
+                   _("Could not load the CA certificates from %s: %s"), self->ca_file,
                    local_error->message);
       return FALSE;
     }
@@ -430,7 +585,7 @@ handshake (PbConnection  *self,
   if (!g_tls_backend_supports_tls (g_tls_backend_get_default ()))
     {
       g_set_error_literal (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_TLS,
-                           "TLS is not available (is glib-networking installed?)");
+                           _("TLS is not available (is glib-networking installed?)"));
       pb_connection_close (self);
       return FALSE;
     }
@@ -443,7 +598,7 @@ handshake (PbConnection  *self,
   if (tls_stream == NULL)
     {
       g_set_error (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_TLS,
-                   "Could not set up TLS for %s: %s", self->host, local_error->message);
+                   _("Could not set up TLS for %s: %s"), self->host, local_error->message);
       pb_connection_close (self);
       return FALSE;
     }
@@ -474,10 +629,10 @@ handshake (PbConnection  *self,
         propagate_io_error (self, g_steal_pointer (&local_error), error);
       else if (g_error_matches (local_error, G_TLS_ERROR, G_TLS_ERROR_NOT_TLS))
         g_set_error (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_TLS,
-                     "The server %s:%u does not speak TLS", self->host, self->port);
+                     _("The server %s:%u does not speak TLS"), self->host, self->port);
       else
         g_set_error (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_TLS,
-                     "The TLS handshake with %s:%u failed: %s", self->host, self->port,
+                     _("The TLS handshake with %s:%u failed: %s"), self->host, self->port,
                      local_error->message);
 
       /* No close_notify on a session that never came up: just drop the socket. */
@@ -605,15 +760,15 @@ static const char *
 describe_connect_error (const GError *error)
 {
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
-    return "the connection was refused";
+    return _("the connection was refused");
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE))
-    return "the host is unreachable";
+    return _("the host is unreachable");
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE))
-    return "the network is unreachable";
+    return _("the network is unreachable");
   if (g_error_matches (error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND))
-    return "the host name was not found";
+    return _("the host name was not found");
   if (g_error_matches (error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_TEMPORARY_FAILURE))
-    return "the host name could not be looked up";
+    return _("the host name could not be looked up");
 
   return error->message;
 }
@@ -634,7 +789,7 @@ pb_connection_connect (PbConnection  *self,
   if (self->socket_connection != NULL)
     {
       g_set_error_literal (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_FAILED,
-                           "The connection is already open");
+                           _("The connection is already open"));
       return FALSE;
     }
 
@@ -656,7 +811,7 @@ pb_connection_connect (PbConnection  *self,
         propagate_io_error (self, g_steal_pointer (&local_error), error);
       else
         g_set_error (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_UNREACHABLE,
-                     "Could not connect to %s:%u: %s", self->host, self->port,
+                     _("Could not connect to %s:%u: %s"), self->host, self->port,
                      describe_connect_error (local_error));
       return FALSE;
     }
@@ -700,7 +855,7 @@ pb_connection_start_tls (PbConnection  *self,
   if (self->tls != NULL || self->started_tls)
     {
       g_set_error_literal (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_FAILED,
-                           "TLS is already active on this connection");
+                           _("TLS is already active on this connection"));
       return FALSE;
     }
 
@@ -711,8 +866,8 @@ pb_connection_start_tls (PbConnection  *self,
   if (self->buffer_end > self->buffer_start || g_socket_get_available_bytes (socket) > 0)
     {
       g_set_error (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_STARTTLS_INJECTION,
-                   "The server %s sent data after agreeing to start TLS; this can be an attack "
-                   "on the connection, so it was closed", self->host);
+                   _("The server %s sent data after agreeing to start TLS; this can be an attack "
+                     "on the connection, so it was closed"), self->host);
       pb_connection_close (self);
       return FALSE;
     }
@@ -763,8 +918,8 @@ fill_buffer (PbConnection  *self,
   if (n == 0)
     {
       g_set_error_literal (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_CLOSED,
-                           mid_line ? "The server closed the connection in the middle of a line"
-                                    : "The server closed the connection");
+                           mid_line ? _("The server closed the connection in the middle of a line")
+                                    : _("The server closed the connection"));
       return FALSE;
     }
 
@@ -815,6 +970,8 @@ pb_connection_read_line (PbConnection  *self,
           if (partial == NULL)
             partial = g_byte_array_sized_new (MIN (max_length + 2, 2 * BUFFER_SIZE));
           g_byte_array_append (partial, data, take);
+          if (self->tracing)
+            trace_feed (self, &self->trace_in, data, take);
           self->buffer_start += take;
           continue;
         }
@@ -842,10 +999,9 @@ pb_connection_read_line (PbConnection  *self,
       else
         memcpy (line, data, line_length);
       line[line_length] = '\0';
-      self->buffer_start += take;
-
       if (self->tracing)
-        trace_entry (self, 'S', (const guint8 *) line, line_length);
+        trace_feed (self, &self->trace_in, data, take);
+      self->buffer_start += take;
 
       if (out_length != NULL)
         *out_length = line_length;
@@ -854,10 +1010,12 @@ pb_connection_read_line (PbConnection  *self,
     too_long:
       /* Drop what was read of the line: memory stays bounded, and when the end of the line is
        * already here the stream is even back in sync. */
+      if (self->tracing)
+        trace_feed (self, &self->trace_in, data, take);
       self->buffer_start += take;
       g_set_error (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_LINE_TOO_LONG,
-                   "The server %s sent a line longer than %" G_GSIZE_FORMAT " bytes",
-                   self->host, max_length);
+                   _("The server %s sent a line longer than %lu bytes"), self->host,
+                   (gulong) max_length);
       return NULL;
     }
 }
@@ -902,13 +1060,13 @@ pb_connection_read (PbConnection  *self,
       if (n == 0)
         {
           g_set_error_literal (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_CLOSED,
-                               "The server closed the connection");
+                               _("The server closed the connection"));
           return -1;
         }
     }
 
   if (self->tracing)
-    trace_entry (self, 'S', buffer, n);
+    trace_feed (self, &self->trace_in, buffer, n);
 
   return n;
 }
@@ -935,14 +1093,18 @@ pb_connection_write (PbConnection  *self,
     return FALSE;
 
   /* trace_as replaces the data entirely, so a client hides a password by passing a redacted
-   * copy of the command; the real bytes never reach the log. */
-  if (self->tracing)
+   * copy of the command; the real bytes never reach the log, not even into the trace state. */
+  if (self->tracing && trace_as != NULL)
     {
-      if (trace_as != NULL)
-        trace_lines (self, 'C', (const guint8 *) trace_as, strlen (trace_as));
-      else
-        trace_lines (self, 'C', (const guint8 *) data, length);
+      TraceState *state = &self->trace_out;
+
+      trace_flush (self, state);
+      trace_lines (self, 'C', (const guint8 *) trace_as, strlen (trace_as));
+      /* The data may be (part of) an announced literal, say a password sent as one. */
+      state->literal_remaining -= MIN (state->literal_remaining, (guint64) length);
     }
+  else if (self->tracing)
+    trace_feed (self, &self->trace_out, (const guint8 *) data, length);
 
   if (!g_output_stream_write_all (self->output, data, length, NULL, cancellable, &local_error))
     {
@@ -961,6 +1123,14 @@ pb_connection_close (PbConnection *self)
   self->input = NULL;
   self->output = NULL;
   self->buffer_start = self->buffer_end = 0;
+
+  if (self->tracing)
+    {
+      trace_flush (self, &self->trace_in);
+      trace_flush (self, &self->trace_out);
+    }
+  self->trace_in.literal_remaining = 0;
+  self->trace_out.literal_remaining = 0;
 
   /* Closing the TLS connection sends close_notify and closes the socket under it. */
   if (self->tls != NULL)
