@@ -38,5 +38,8 @@ if command -v Xvfb >/dev/null; then
 fi
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-exec dbus-run-session --config-file="$here/dbus-session.conf" -- \
-  bash "$here/test-keyring.sh" "$@"
+# Not exec: the EXIT trap must still run to stop Xvfb and remove the folder.
+rc=0
+dbus-run-session --config-file="$here/dbus-session.conf" -- \
+  bash "$here/test-keyring.sh" "$@" || rc=$?
+exit $rc

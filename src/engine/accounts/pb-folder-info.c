@@ -163,9 +163,15 @@ pb_folder_info_compare (PbFolderInfo *a,
       if (*pb == '/')
         return 1;
       {
-        g_autofree char *ka = g_utf8_collate_key_for_filename (pa, -1);
-        g_autofree char *kb = g_utf8_collate_key_for_filename (pb, -1);
-        return strcmp (ka, kb);
+        /* Case-insensitive first (users expect "archive" before "Projects" whatever the
+         * locale), then the locale's order, then bytes so that the order is total. */
+        g_autofree char *fa = g_utf8_casefold (pa, -1);
+        g_autofree char *fb = g_utf8_casefold (pb, -1);
+        g_autofree char *ka = g_utf8_collate_key_for_filename (fa, -1);
+        g_autofree char *kb = g_utf8_collate_key_for_filename (fb, -1);
+        int result = strcmp (ka, kb);
+
+        return result != 0 ? result : strcmp (pa, pb);
       }
     }
   return *pa ? 1 : (*pb ? -1 : 0);

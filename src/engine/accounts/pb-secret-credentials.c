@@ -56,11 +56,10 @@ make_attributes (PbSecretCredentials *self,
 static void
 wrap_error (GError     **error,
             GError      *local_error,
-            const char  *what)
+            const char  *format)
 {
-  g_set_error (error, PB_CREDENTIALS_ERROR, PB_CREDENTIALS_ERROR_FAILED,
-               /* Translators: %s: "read"/"store" etc.; the second %s is the keyring's message */
-               _("Could not %s the password in the keyring: %s"), what, local_error->message);
+  g_set_error (error, PB_CREDENTIALS_ERROR, PB_CREDENTIALS_ERROR_FAILED, format,
+               local_error->message);
   g_error_free (local_error);
 }
 
@@ -80,7 +79,7 @@ pb_secret_credentials_lookup (PbCredentials  *credentials,
                                                      &local_error);
   if (local_error != NULL)
     {
-      wrap_error (error, local_error, _("read"));
+      wrap_error (error, local_error, _("Could not read the password from the keyring: %s"));
       return NULL;
     }
   if (secret == NULL)
@@ -117,7 +116,7 @@ pb_secret_credentials_store (PbCredentials  *credentials,
   if (!secret_password_storev_sync (get_schema (), attributes, SECRET_COLLECTION_DEFAULT, label,
                                     password, cancellable, &local_error))
     {
-      wrap_error (error, local_error, _("store"));
+      wrap_error (error, local_error, _("Could not store the password in the keyring: %s"));
       return FALSE;
     }
   return TRUE;
@@ -137,7 +136,7 @@ pb_secret_credentials_clear (PbCredentials  *credentials,
   secret_password_clearv_sync (get_schema (), attributes, cancellable, &local_error);
   if (local_error != NULL)
     {
-      wrap_error (error, local_error, _("remove"));
+      wrap_error (error, local_error, _("Could not remove the password from the keyring: %s"));
       return FALSE;
     }
   return TRUE;

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <adwaita.h>
+
+#include "pb-account-manager.h"
+
+G_BEGIN_DECLS
+
+#define PB_TYPE_APPLICATION (pb_application_get_type ())
+G_DECLARE_FINAL_TYPE (PbApplication, pb_application, PB, APPLICATION, AdwApplication)
+
+PbApplication    *pb_application_new                 (void);
+PbAccountManager *pb_application_get_account_manager (PbApplication *self);
+void              pb_application_init_i18n           (void);
+
+G_END_DECLS

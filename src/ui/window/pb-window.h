@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <adwaita.h>
+
+#include "pb-account-manager.h"
+
+G_BEGIN_DECLS
+
+#define PB_TYPE_WINDOW (pb_window_get_type ())
+G_DECLARE_FINAL_TYPE (PbWindow, pb_window, PB, WINDOW, AdwApplicationWindow)
+
+PbWindow         *pb_window_new                 (GtkApplication   *application,
+                                                 PbAccountManager *account_manager);
+PbAccountManager *pb_window_get_account_manager (PbWindow         *self);
+void              pb_window_show_error          (PbWindow         *self,
+                                                 const char       *message);
+
+G_END_DECLS
