@@ -65,10 +65,13 @@ usage_error (GOptionContext *context,
   message = g_strdup_vprintf (format, args);
   va_end (args);
 
-  fprintf (stderr, "postbote-cli: %s\n", message);
-  if (context != NULL)
-    fprintf (stderr, _("Try “postbote-cli %s --help”.\n"),
-             g_option_context_get_summary (context) ? g_option_context_get_summary (context) : "");
+  /* One line like every other error, with the way to more help at its end. */
+  g_strdelimit (message, "\r\n", ' ');
+  if (context != NULL && g_option_context_get_summary (context) != NULL)
+    fprintf (stderr, _("postbote-cli: %s (see “postbote-cli %s --help”)\n"), message,
+             g_option_context_get_summary (context));
+  else
+    fprintf (stderr, _("postbote-cli: %s (see “postbote-cli --help”)\n"), message);
   return EXIT_USAGE;
 }
 
@@ -374,6 +377,32 @@ cmd_folders (int    argc,
   return EXIT_OK;
 }
 
+/* The protocol trace goes to stderr as plain lines ("imap host C: …"), so that stdout stays
+ * the command's output; everything else keeps GLib's usual handling. */
+static GLogWriterOutput
+trace_writer (GLogLevelFlags   level,
+              const GLogField *fields,
+              gsize            n_fields,
+              gpointer         user_data)
+{
+  const char *domain = NULL;
+  const char *message = NULL;
+
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0)
+        domain = fields[i].value;
+      else if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
+        message = fields[i].value;
+    }
+  if (g_strcmp0 (domain, "pb-trace") == 0 && message != NULL)
+    {
+      fprintf (stderr, "%s\n", message);
+      return G_LOG_WRITER_HANDLED;
+    }
+  return g_log_writer_default (level, fields, n_fields, user_data);
+}
+
 static void
 print_help (FILE *out)
 {
@@ -410,12 +439,8 @@ main (int    argc,
 
   if (argc > first && strcmp (argv[first], "--trace") == 0)
     {
-      g_autofree char *domains = NULL;
-      const char *old = g_getenv ("G_MESSAGES_DEBUG");
-
-      domains = old ? g_strconcat (old, " pb-trace", NULL) : g_strdup ("pb-trace");
       g_setenv ("POSTBOTE_TRACE", "1", TRUE);
-      g_setenv ("G_MESSAGES_DEBUG", domains, TRUE);
+      g_log_set_writer_func (trace_writer, NULL, NULL);
       first++;
     }
 

@@ -46,7 +46,7 @@ expect_failure() {
   local lines
   lines=$(printf '%s' "$err" | grep -c '')
   if [ "$rc" -eq "$want_rc" ] && [ "$lines" -eq 1 ] && grep -qiE -- "$pattern" <<<"$err"; then
-    ok "$what: exit $rc, “$err”"
+    ok "$what: exit $rc, “$(tr '\n' ' ' <<<"$err")”"
   else
     not_ok "$what" "exit $rc (want $want_rc), $lines stderr lines, want /$pattern/" "stderr: $err" "stdout: $out"
   fi
@@ -157,13 +157,13 @@ run folders nosuch
 expect_failure "unknown account" 1 "no account named"
 
 # 13. The trace shows the dialogue without the password.
-"$cli" --trace folders work >"$work/out" 2>"$work/trace"
+"$cli" --trace folders work >"$work/out" 2>"$work/trace" </dev/null; trace_rc=$?
 if grep -q 'AUTHENTICATE PLAIN\|LOGIN' "$work/trace" && grep -q 'LIST' "$work/trace" \
    && ! grep -q 'Correct-Horse-7' "$work/trace" \
    && ! grep -q "$(printf '\0alice\0Correct-Horse-7' | base64)" "$work/trace"; then
   ok "--trace shows the exchange without the password"
 else
-  not_ok "--trace shows the exchange without the password" "$(head -c 2000 "$work/trace")"
+  not_ok "--trace shows the exchange without the password" "rc $trace_rc" "$(head -c 2000 "$work/trace" | tr "\n" " ")"
 fi
 
 # 14. account remove.
