@@ -109,10 +109,10 @@ cmd_demo() {
   configure_and_build
 
   local demo="$build/demo"
-  local server
+  # Globals, not locals: the EXIT trap runs after this function has returned.
   server=$(mktemp -d /tmp/pbdemo.XXXXXX)
   chmod 0755 "$server"
-  local xvfb_pid= app_pid=
+  xvfb_pid= app_pid=
   cleanup() {
     [ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null || true
     "$top/build-aux/mailserver/pb-mailserver" stop "$server" >/dev/null 2>&1 || true
@@ -166,7 +166,8 @@ cmd_demo() {
 
   if [ "$headless" = 1 ]; then
     sleep "${PB_DEMO_SHOT_AFTER:-4}"
-    /usr/bin/import -window root "$build/demo.png" && echo "Screenshot: $build/demo.png"
+    /usr/bin/import -window root -trim +repage "$build/demo.png" \
+      && echo "Screenshot: $build/demo.png"
   fi
   if [ -n "${PB_DEMO_SECONDS:-}" ]; then
     sleep "$PB_DEMO_SECONDS"
