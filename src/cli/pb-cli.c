@@ -9,7 +9,12 @@
 #include <unistd.h>
 #include <glib/gi18n.h>
 
+#include <gmime/gmime.h>
+
+#include "pb-connection.h"
 #include "pb-engine.h"
+#include "pb-operations.h"
+#include "pb-store.h"
 
 /*
  * postbote-cli: the engine without a window. It reads and writes the same configuration as the
@@ -403,6 +408,495 @@ trace_writer (GLogLevelFlags   level,
   return g_log_writer_default (level, fields, n_fields, user_data);
 }
 
+static PbStore *
+open_store (GError **error)
+{
+  g_autofree char *dir = pb_default_data_dir ();
+
+  return pb_store_open (dir, error);
+}
+
+/* Common start of the commands that take an account NAME. */
+static PbAccount *
+find_account (PbAccountManager *manager,
+              const char       *name,
+              GError          **error)
+{
+  PbAccount *account = pb_account_manager_lookup (manager, name);
+
+  if (account == NULL)
+    g_set_error (error, PB_ACCOUNT_ERROR, PB_ACCOUNT_ERROR_NOT_FOUND,
+                 _("There is no account named “%s”"), name);
+  return account;
+}
+
+static GMutex progress_mutex;
+
+static void
+sync_progress_cb (const char *account,
+                  const char *folder,
+                  guint       done,
+                  guint       total,
+                  gpointer    user_data)
+{
+  /* Called from several sync threads at once. */
+  g_mutex_lock (&progress_mutex);
+  fprintf (stderr, "%s: %s: %u/%u\n", account, folder, done, total);
+  g_mutex_unlock (&progress_mutex);
+}
+
+typedef struct {
+  PbAccount    *account;
+  GAsyncResult *result;
+} SyncJob;
+
+static int
+cmd_sync (int    argc,
+          char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PbAccountManager) manager = NULL;
+  g_autoptr(PbStore) store = NULL;
+  g_autoptr(GArray) jobs = g_array_new (FALSE, TRUE, sizeof (SyncJob));
+  int status = EXIT_OK;
+
+  manager = load_accounts (&error);
+  if (manager == NULL)
+    return fail ("%s", error->message);
+  store = open_store (&error);
+  if (store == NULL)
+    return fail ("%s", error->message);
+
+  if (argc > 1)
+    for (int i = 1; i < argc; i++)
+      {
+        SyncJob job = { find_account (manager, argv[i], &error), NULL };
+        if (job.account == NULL)
+          return fail ("%s", error->message);
+        g_array_append_val (jobs, job);
+      }
+  else
+    for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (manager)); i++)
+      {
+        g_autoptr(PbAccount) account = g_list_model_get_item (G_LIST_MODEL (manager), i);
+        SyncJob job = { account, NULL };
+        g_array_append_val (jobs, job);
+      }
+
+  /* All accounts at once, each on its own worker thread. */
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      SyncJob *job = &g_array_index (jobs, SyncJob, i);
+      PbRemoteStore *remote = pb_account_get_remote_store (job->account);
+
+      if (remote == NULL)
+        {
+          status = fail (_("%s: this kind of account cannot be synced yet"),
+                         pb_account_get_name (job->account));
+          continue;
+        }
+      pb_remote_store_sync_async (remote, store, sync_progress_cb, NULL, NULL, store_result_cb,
+                                  &job->result);
+    }
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      SyncJob *job = &g_array_index (jobs, SyncJob, i);
+      PbRemoteStore *remote = pb_account_get_remote_store (job->account);
+      g_autoptr(GError) job_error = NULL;
+
+      if (remote == NULL)
+        continue;
+      if (!pb_remote_store_sync_finish (remote, wait_for (&job->result), &job_error))
+        status = fail ("%s: %s", pb_account_get_name (job->account), job_error->message);
+      else
+        fprintf (stderr, _("%s: synchronised\n"), pb_account_get_name (job->account));
+      g_clear_object (&job->result);
+    }
+  return status;
+}
+
+static void
+json_string (GString    *out,
+             const char *s)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = s ? s : ""; *p; p++)
+    {
+      switch (*p)
+        {
+        case '"': g_string_append (out, "\\\""); break;
+        case '\\': g_string_append (out, "\\\\"); break;
+        case '\n': g_string_append (out, "\\n"); break;
+        case '\r': g_string_append (out, "\\r"); break;
+        case '\t': g_string_append (out, "\\t"); break;
+        default:
+          if ((guchar) *p < 0x20)
+            g_string_append_printf (out, "\\u%04x", (guchar) *p);
+          else
+            g_string_append_c (out, *p);
+        }
+    }
+  g_string_append_c (out, '"');
+}
+
+static char *
+format_date (gint64 unix_time)
+{
+  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_local (unix_time);
+  return dt ? g_date_time_format_iso8601 (dt) : g_strdup ("");
+}
+
+static char *
+format_flags (PbMessageSummary *m,
+              gboolean          json)
+{
+  g_autoptr(GString) out = g_string_new (json ? "[" : "");
+  gboolean first = TRUE;
+
+  for (guint bit = 1; bit <= PB_MESSAGE_FLAG_NOTJUNK; bit <<= 1)
+    if (m->flags & bit)
+      {
+        const char *keyword = pb_message_flag_to_keyword (bit);
+        if (!first)
+          g_string_append (out, json ? "," : " ");
+        if (json)
+          json_string (out, keyword);
+        else
+          g_string_append (out, keyword);
+        first = FALSE;
+      }
+  if (m->keywords != NULL)
+    {
+      g_auto(GStrv) words = g_strsplit (m->keywords, " ", -1);
+      for (guint i = 0; words[i]; i++)
+        {
+          if (!*words[i])
+            continue;
+          if (!first)
+            g_string_append (out, json ? "," : " ");
+          if (json)
+            json_string (out, words[i]);
+          else
+            g_string_append (out, words[i]);
+          first = FALSE;
+        }
+    }
+  if (json)
+    g_string_append_c (out, ']');
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+static void
+print_summary (PbMessageSummary *m,
+               gboolean          json,
+               gboolean          with_location,
+               gboolean          first)
+{
+  g_autofree char *date = format_date (m->date);
+  g_autofree char *flags = format_flags (m, json);
+
+  if (json)
+    {
+      g_autoptr(GString) out = g_string_new (first ? "  {" : ",\n  {");
+
+      if (with_location)
+        {
+          g_string_append (out, "\"account\": ");
+          json_string (out, m->account);
+          g_string_append (out, ", \"folder\": ");
+          json_string (out, m->folder_path);
+          g_string_append (out, ", ");
+        }
+      g_string_append_printf (out, "\"uid\": %u, \"subject\": ", m->uid);
+      json_string (out, m->subject);
+      g_string_append (out, ", \"from\": ");
+      json_string (out, m->from_addr);
+      g_string_append (out, ", \"from_name\": ");
+      json_string (out, m->from_name);
+      g_string_append (out, ", \"date\": ");
+      json_string (out, date);
+      g_string_append_printf (out, ", \"flags\": %s, \"size\": %" G_GUINT64_FORMAT
+                              ", \"message_id\": ", flags, m->size);
+      json_string (out, m->message_id);
+      g_string_append (out, "}");
+      fputs (out->str, stdout);
+      return;
+    }
+  if (with_location)
+    printf ("%s\t%s\t", m->account, m->folder_path);
+  printf ("%u\t%s\t%s\t%s\t%s\n", m->uid, date, m->from_addr ? m->from_addr : "",
+          flags, m->subject ? m->subject : "");
+}
+
+static int
+cmd_list (int    argc,
+          char **argv)
+{
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (_("NAME FOLDER — list messages"));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PbAccountManager) manager = NULL;
+  g_autoptr(PbStore) store = NULL;
+  gint64 folder_id;
+  guint offset = 0;
+
+  g_option_context_set_summary (context, "list");
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error (context, "%s", error->message);
+  if (argc != 3)
+    return usage_error (context, _("list needs an account NAME and a FOLDER"));
+
+  manager = load_accounts (&error);
+  if (manager == NULL || find_account (manager, argv[1], &error) == NULL)
+    return fail ("%s", error->message);
+  store = open_store (&error);
+  if (store == NULL)
+    return fail ("%s", error->message);
+  folder_id = pb_store_lookup_folder (store, argv[1], argv[2], &error);
+  if (folder_id == 0)
+    return fail (error ? error->message : _("There is no folder “%s” (run a sync first?)"),
+                 argv[2]);
+
+  if (json)
+    printf ("[\n");
+  for (;;)
+    {
+      g_autoptr(GPtrArray) page = pb_store_list_messages (store, folder_id, offset, 1000, &error);
+
+      if (page == NULL)
+        return fail ("%s", error->message);
+      for (guint i = 0; i < page->len; i++)
+        print_summary (g_ptr_array_index (page, i), json, FALSE, offset + i == 0);
+      offset += page->len;
+      if (page->len < 1000)
+        break;
+    }
+  if (json)
+    printf ("%s]\n", offset ? "\n" : "");
+  return EXIT_OK;
+}
+
+static gboolean
+parse_uid (const char *text,
+           guint32    *uid)
+{
+  guint64 n;
+
+  if (!g_ascii_string_to_unsigned (text, 10, 1, G_MAXUINT32, &n, NULL))
+    return FALSE;
+  *uid = n;
+  return TRUE;
+}
+
+/* Writes the readable text of a message: the main headers, then its text parts. HTML is not
+ * rendered here; the app shows it safely. */
+static void
+print_readable (GBytes *raw)
+{
+  static const char *headers[] = { "From", "To", "Cc", "Date", "Subject" };
+  /* GMime 3.2 has no g_autoptr support: plain references. */
+  GMimeStream *stream = g_mime_stream_mem_new_with_buffer (g_bytes_get_data (raw, NULL),
+                                                           g_bytes_get_size (raw));
+  GMimeParser *parser = g_mime_parser_new_with_stream (stream);
+  GMimeMessage *message = g_mime_parser_construct_message (parser, NULL);
+  GMimeObject *body;
+
+  g_object_unref (parser);
+  g_object_unref (stream);
+  if (message == NULL)
+    {
+      fwrite (g_bytes_get_data (raw, NULL), 1, g_bytes_get_size (raw), stdout);
+      return;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (headers); i++)
+    {
+      const char *value = g_mime_object_get_header (GMIME_OBJECT (message), headers[i]);
+      g_autofree char *decoded = value ? g_mime_utils_header_decode_text (NULL, value) : NULL;
+      if (decoded != NULL)
+        printf ("%s: %s\n", headers[i], decoded);
+    }
+  printf ("\n");
+  body = g_mime_message_get_body (message);
+  while (body != NULL && GMIME_IS_MULTIPART (body))
+    body = g_mime_multipart_get_count (GMIME_MULTIPART (body)) > 0
+           ? g_mime_multipart_get_part (GMIME_MULTIPART (body), 0) : NULL;
+  if (body != NULL && GMIME_IS_TEXT_PART (body))
+    {
+      g_autofree char *content = g_mime_text_part_get_text (GMIME_TEXT_PART (body));
+      if (content != NULL)
+        printf ("%s\n", content);
+    }
+  g_object_unref (message);
+}
+
+static int
+cmd_show (int    argc,
+          char **argv)
+{
+  gboolean raw = FALSE;
+  const GOptionEntry entries[] = {
+    { "raw", 0, 0, G_OPTION_ARG_NONE, &raw, N_("The message exactly as the server sent it"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (_("NAME FOLDER UID — show a message"));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PbAccountManager) manager = NULL;
+  g_autoptr(PbStore) store = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  gint64 folder_id;
+  guint32 uid;
+
+  g_option_context_set_summary (context, "show");
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error (context, "%s", error->message);
+  if (argc != 4 || !parse_uid (argv[3], &uid))
+    return usage_error (context, _("show needs an account NAME, a FOLDER and a UID"));
+
+  manager = load_accounts (&error);
+  if (manager == NULL || find_account (manager, argv[1], &error) == NULL)
+    return fail ("%s", error->message);
+  store = open_store (&error);
+  if (store == NULL)
+    return fail ("%s", error->message);
+  folder_id = pb_store_lookup_folder (store, argv[1], argv[2], &error);
+  if (folder_id == 0)
+    return fail (error ? error->message : _("There is no folder “%s” (run a sync first?)"),
+                 argv[2]);
+  bytes = pb_store_get_raw (store, folder_id, uid, &error);
+  if (bytes == NULL)
+    return fail ("%s", error->message);
+
+  if (raw)
+    fwrite (g_bytes_get_data (bytes, NULL), 1, g_bytes_get_size (bytes), stdout);
+  else
+    print_readable (bytes);
+  return fflush (stdout) == 0 ? EXIT_OK : fail (_("Could not write the message"));
+}
+
+/* After a local change: try to send it to the server now. Offline is not a failure: the
+ * journal keeps the change for the next sync. */
+static int
+push_changes (PbAccount *account,
+              PbStore   *store)
+{
+  PbRemoteStore *remote = pb_account_get_remote_store (account);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (remote == NULL)
+    return EXIT_OK;
+  pb_remote_store_sync_async (remote, store, NULL, NULL, NULL, store_result_cb, &result);
+  if (!pb_remote_store_sync_finish (remote, wait_for (&result), &error))
+    {
+      if (error->domain == PB_CONNECTION_ERROR || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          fprintf (stderr, _("postbote-cli: saved; the server is not reachable (%s), so the change "
+                             "will be sent on the next sync\n"), error->message);
+          return EXIT_OK;
+        }
+      return fail (_("saved locally, but the server sync failed: %s"), error->message);
+    }
+  return EXIT_OK;
+}
+
+static int
+cmd_change (int    argc,
+            char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PbAccountManager) manager = NULL;
+  g_autoptr(PbStore) store = NULL;
+  const char *verb = argv[0];
+  PbAccount *account;
+  guint32 uid;
+  gboolean ok;
+
+  if (argc < 4 || !parse_uid (argv[3], &uid)
+      || (strcmp (verb, "move") == 0 && argc != 5)
+      || (strcmp (verb, "delete") == 0 && argc != 4)
+      || (strcmp (verb, "flag") == 0 && argc < 5))
+    return usage_error (NULL, _("usage: %s NAME FOLDER UID %s"), verb,
+                        strcmp (verb, "move") == 0 ? "DEST"
+                        : strcmp (verb, "flag") == 0 ? "+FLAG|-FLAG…" : "");
+
+  manager = load_accounts (&error);
+  if (manager == NULL || (account = find_account (manager, argv[1], &error)) == NULL)
+    return fail ("%s", error->message);
+  store = open_store (&error);
+  if (store == NULL)
+    return fail ("%s", error->message);
+
+  if (strcmp (verb, "flag") == 0)
+    {
+      g_autoptr(GPtrArray) add = g_ptr_array_new ();
+      g_autoptr(GPtrArray) remove = g_ptr_array_new ();
+
+      for (int i = 4; i < argc; i++)
+        {
+          if ((argv[i][0] != '+' && argv[i][0] != '-') || argv[i][1] == '\0')
+            return usage_error (NULL, _("flags are written +FLAG or -FLAG, not “%s”"), argv[i]);
+          g_ptr_array_add (argv[i][0] == '+' ? add : remove, argv[i] + 1);
+        }
+      g_ptr_array_add (add, NULL);
+      g_ptr_array_add (remove, NULL);
+      ok = pb_operations_set_flags (store, argv[1], argv[2], uid,
+                                    (const char * const *) add->pdata,
+                                    (const char * const *) remove->pdata, &error);
+    }
+  else if (strcmp (verb, "move") == 0)
+    ok = pb_operations_move (store, argv[1], argv[2], uid, argv[4], &error);
+  else
+    ok = pb_operations_delete (store, argv[1], argv[2], uid, &error);
+
+  if (!ok)
+    return fail ("%s", error->message);
+  return push_changes (account, store);
+}
+
+static int
+cmd_search (int    argc,
+            char **argv)
+{
+  gboolean json = FALSE;
+  int limit = 100;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &limit, N_("At most N results (default 100)"), N_("N") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (_("QUERY — search every account"));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PbStore) store = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+
+  g_option_context_set_summary (context, "search");
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error (context, "%s", error->message);
+  if (argc != 2 || limit <= 0)
+    return usage_error (context, _("search needs one QUERY"));
+
+  store = open_store (&error);
+  if (store == NULL)
+    return fail ("%s", error->message);
+  results = pb_store_search (store, argv[1], limit, &error);
+  if (results == NULL)
+    return fail ("%s", error->message);
+  if (json)
+    printf ("[\n");
+  for (guint i = 0; i < results->len; i++)
+    print_summary (g_ptr_array_index (results, i), json, TRUE, i == 0);
+  if (json)
+    printf ("%s]\n", results->len ? "\n" : "");
+  return EXIT_OK;
+}
+
 static void
 print_help (FILE *out)
 {
@@ -416,6 +910,13 @@ print_help (FILE *out)
              "  account list\n"
              "  account remove NAME\n"
              "  folders NAME            one folder per line, levels separated by “/”\n"
+             "  sync [NAME…]            download new mail and changes (all accounts at once)\n"
+             "  list NAME FOLDER [--json]\n"
+             "  show NAME FOLDER UID [--raw]\n"
+             "  flag NAME FOLDER UID +FLAG|-FLAG…   e.g. +seen -flagged +$Work\n"
+             "  move NAME FOLDER UID DEST\n"
+             "  delete NAME FOLDER UID  to the Trash; in the Trash, for good\n"
+             "  search QUERY [--json] [--limit N]\n"
              "\n"
              "URLs: imaps://USER@HOST[:PORT] implicit TLS, imap://USER@HOST[:PORT] STARTTLS\n"
              "(required), smtps://… and smtp://… likewise; imap+insecure:// only when you\n"
@@ -472,6 +973,17 @@ main (int    argc,
     }
   else if (strcmp (argv[first], "folders") == 0)
     return cmd_folders (argc - first, argv + first);
+  else if (strcmp (argv[first], "sync") == 0)
+    return cmd_sync (argc - first, argv + first);
+  else if (strcmp (argv[first], "list") == 0)
+    return cmd_list (argc - first, argv + first);
+  else if (strcmp (argv[first], "show") == 0)
+    return cmd_show (argc - first, argv + first);
+  else if (strcmp (argv[first], "search") == 0)
+    return cmd_search (argc - first, argv + first);
+  else if (strcmp (argv[first], "flag") == 0 || strcmp (argv[first], "move") == 0
+           || strcmp (argv[first], "delete") == 0)
+    return cmd_change (argc - first, argv + first);
 
   fprintf (stderr, _("postbote-cli: unknown command “%s”\n"), argv[first]);
   print_help (stderr);

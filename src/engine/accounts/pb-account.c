@@ -256,7 +256,7 @@ pb_account_get_remote_store (PbAccount *self)
       switch (pb_service_get_protocol (self->incoming))
         {
         case PB_PROTOCOL_IMAP:
-          self->remote_store = pb_imap_store_new (self->incoming,
+          self->remote_store = pb_imap_store_new (self->name, self->incoming,
                                                   pb_account_get_credentials (self));
           break;
         case PB_PROTOCOL_POP3:

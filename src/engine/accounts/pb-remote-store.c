@@ -49,3 +49,29 @@ pb_remote_store_list_folders_finish (PbRemoteStore  *self,
   g_return_val_if_fail (PB_IS_REMOTE_STORE (self), NULL);
   return PB_REMOTE_STORE_GET_IFACE (self)->list_folders_finish (self, result, error);
 }
+
+/* The progress callback runs on a worker thread; the caller must not free @store before the
+ * operation finished. */
+void
+pb_remote_store_sync_async (PbRemoteStore       *self,
+                            PbStore             *store,
+                            PbSyncProgressFunc   progress,
+                            gpointer             progress_data,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_return_if_fail (PB_IS_REMOTE_STORE (self));
+  g_return_if_fail (PB_IS_STORE (store));
+  PB_REMOTE_STORE_GET_IFACE (self)->sync_async (self, store, progress, progress_data, cancellable,
+                                                callback, user_data);
+}
+
+gboolean
+pb_remote_store_sync_finish (PbRemoteStore  *self,
+                             GAsyncResult   *result,
+                             GError        **error)
+{
+  g_return_val_if_fail (PB_IS_REMOTE_STORE (self), FALSE);
+  return PB_REMOTE_STORE_GET_IFACE (self)->sync_finish (self, result, error);
+}

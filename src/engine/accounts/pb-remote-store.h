@@ -3,7 +3,17 @@
 
 #include <gio/gio.h>
 
+#include "pb-store.h"
+
 G_BEGIN_DECLS
+
+/* Progress of a sync, called on the sync's worker thread: @done of @total new messages of
+ * @folder are stored. */
+typedef void (*PbSyncProgressFunc) (const char *account,
+                                    const char *folder,
+                                    guint       done,
+                                    guint       total,
+                                    gpointer    user_data);
 
 /*
  * The incoming side of an account. IMAP implements it now, POP3 later; everything above this
@@ -33,6 +43,19 @@ struct _PbRemoteStoreInterface
   GPtrArray *(*list_folders_finish) (PbRemoteStore        *self,
                                      GAsyncResult         *result,
                                      GError              **error);
+
+  /* Sends the local operation journal to the server, then brings @store up to date with the
+   * server: folders, flags, new messages and their bodies. */
+  void       (*sync_async)          (PbRemoteStore        *self,
+                                     PbStore              *store,
+                                     PbSyncProgressFunc    progress,
+                                     gpointer              progress_data,
+                                     GCancellable         *cancellable,
+                                     GAsyncReadyCallback   callback,
+                                     gpointer              user_data);
+  gboolean   (*sync_finish)         (PbRemoteStore        *self,
+                                     GAsyncResult         *result,
+                                     GError              **error);
 };
 
 void       pb_remote_store_check_async         (PbRemoteStore        *self,
@@ -47,6 +70,17 @@ void       pb_remote_store_list_folders_async  (PbRemoteStore        *self,
                                                 GAsyncReadyCallback   callback,
                                                 gpointer              user_data);
 GPtrArray *pb_remote_store_list_folders_finish (PbRemoteStore        *self,
+                                                GAsyncResult         *result,
+                                                GError              **error);
+
+void       pb_remote_store_sync_async          (PbRemoteStore        *self,
+                                                PbStore              *store,
+                                                PbSyncProgressFunc    progress,
+                                                gpointer              progress_data,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data);
+gboolean   pb_remote_store_sync_finish         (PbRemoteStore        *self,
                                                 GAsyncResult         *result,
                                                 GError              **error);
 

@@ -21,9 +21,10 @@
  *    simple, and each response is parsed exactly once.
  *
  * Bounds are enforced in both steps: framing refuses lines longer than max_line (before they
- * end, so an endless line is never buffered beyond the limit) and literals larger than
- * max_literal (as soon as the size is announced); the parser enforces nesting depth, items per
- * list and number overflow.
+ * end, so an endless line is never buffered beyond the limit), literals larger than
+ * max_literal (as soon as the size is announced) and responses larger than max_response, so
+ * what one response can make the parser buffer is bounded; the parser enforces nesting depth,
+ * items per list and number overflow.
  *
  * Status responses (tagged, untagged OK/NO/BAD/PREAUTH/BYE) and continuations are exactly one
  * line: their text runs to CRLF and may end in something that looks like "{5}", which must not
@@ -58,6 +59,7 @@ struct _PbImapParser
    * buffer contents does not have to touch them. */
   gsize               scan;          /* bytes before this have been looked at */
   gsize               line_start;
+  gsize               line_bytes;    /* bytes of earlier lines, outside literals */
   gsize               literal_end;   /* valid while in_literal */
   gboolean            in_literal;
   gboolean            classified;    /* single_line is known */
@@ -93,9 +95,10 @@ pb_imap_value_get_string (const PbImapValue *value)
       return value->str;
     case PB_IMAP_VALUE_NIL:
     case PB_IMAP_VALUE_LIST:
-    default:
-      return NULL;
+      break;
     }
+
+  return NULL;
 }
 
 gboolean
@@ -320,6 +323,7 @@ framing_reset (PbImapParser *self)
 {
   self->scan = 0;
   self->line_start = 0;
+  self->line_bytes = 0;
   self->literal_end = 0;
   self->in_literal = FALSE;
   self->classified = FALSE;
@@ -345,6 +349,15 @@ pb_imap_parser_new (const PbImapParserLimits *limits)
     self->limits.max_depth = DEFAULT_MAX_DEPTH;
   if (self->limits.max_items == 0)
     self->limits.max_items = DEFAULT_MAX_ITEMS;
+  /* Room for a message fetched twice over (BODY[] next to BODY[TEXT], say) and a full line. */
+  if (self->limits.max_response == 0)
+    {
+      gsize max = self->limits.max_literal;
+
+      max = max <= G_MAXSIZE / 2 ? max * 2 : G_MAXSIZE;
+      max = max <= G_MAXSIZE - self->limits.max_line ? max + self->limits.max_line : G_MAXSIZE;
+      self->limits.max_response = max;
+    }
 
   return self;
 }
@@ -416,7 +429,7 @@ find_literal (const guint8 *line,
               guint64       offset,
               GError      **error)
 {
-  gsize i, digits_start;
+  gsize i, digits_start, digits_end;
   guint64 size = 0;
 
   *out_found = FALSE;
@@ -424,14 +437,15 @@ find_literal (const guint8 *line,
   if (len < 5 || line[len - 2] != '\r' || line[len - 3] != '}')
     return TRUE;
 
-  i = len - 3;
-  if (line[i - 1] == '+')
-    i--;
+  /* line[len - 3] is "}"; an optional "+" and at least one digit come before it. */
+  digits_end = len - 3;
+  if (line[digits_end - 1] == '+')
+    digits_end--;
+  i = digits_end;
   while (i > 0 && is_digit (line[i - 1]))
     i--;
   digits_start = i;
-  if (i == 0 || line[i - 1] != '{' || digits_start == len - 3
-      || (line[len - 4] == '+' && digits_start == len - 4))
+  if (digits_start == digits_end || digits_start == 0 || line[digits_start - 1] != '{')
     return TRUE;
 
   for (i = digits_start; is_digit (line[i]); i++)
@@ -461,11 +475,12 @@ frame_response (PbImapParser  *self,
   const guint8 *data = self->data + self->start;
   gsize avail = self->len - self->start;
   guint64 offset = self->stream_base + self->start;
+  gsize line_budget, response_budget;
 
   for (;;)
     {
       const guint8 *nl;
-      gsize line_end;
+      gsize line_end, budget;
       gboolean found;
       guint64 size;
 
@@ -477,28 +492,27 @@ frame_response (PbImapParser  *self,
           self->scan = self->line_start = self->literal_end;
         }
 
+      /* What the current line may still take: its share of max_line, and what max_response
+       * leaves. Checking one budget, whichever is smaller, gives the same error however the
+       * bytes were split. */
+      line_budget = self->limits.max_line - self->line_bytes;
+      response_budget = self->limits.max_response - self->line_start;
+      budget = MIN (line_budget, response_budget);
+
       nl = memchr (data + self->scan, '\n', avail - self->scan);
       if (nl == NULL)
         {
           self->scan = avail;
           /* The line is not complete, so it will be longer than what is here: refuse now
            * rather than buffer an endless line. */
-          if (avail - self->line_start >= self->limits.max_line)
-            {
-              set_limit_error (error, offset + self->line_start, "line length",
-                               self->limits.max_line);
-              return FRAME_ERROR;
-            }
+          if (avail - self->line_start >= budget)
+            goto too_long;
           return FRAME_NEED_MORE;
         }
 
       line_end = (nl - data) + 1;
-      if (line_end - self->line_start > self->limits.max_line)
-        {
-          set_limit_error (error, offset + self->line_start, "line length",
-                           self->limits.max_line);
-          return FRAME_ERROR;
-        }
+      if (line_end - self->line_start > budget)
+        goto too_long;
       self->scan = line_end;
 
       if (!self->classified)
@@ -528,15 +542,26 @@ frame_response (PbImapParser  *self,
           set_limit_error (error, offset + line_end, "literal size", self->limits.max_literal);
           return FRAME_ERROR;
         }
-      if (size > G_MAXSIZE - line_end)
+      if (size > self->limits.max_response - line_end)
         {
-          set_limit_error (error, offset + line_end, "literal size", G_MAXSIZE - line_end);
+          set_limit_error (error, offset + line_end, "response size", self->limits.max_response);
           return FRAME_ERROR;
         }
 
+      /* Lines joined by literals count as one line, or a server could grow a response without
+       * bound by chaining "{0}" literals. */
+      self->line_bytes += line_end - self->line_start;
       self->in_literal = TRUE;
       self->literal_end = line_end + size;
     }
+
+too_long:
+  if (line_budget <= response_budget)
+    set_limit_error (error, offset + self->line_start, "line length", self->limits.max_line);
+  else
+    set_limit_error (error, offset + self->line_start, "response size",
+                     self->limits.max_response);
+  return FRAME_ERROR;
 }
 
 /* Parsing a complete response */
@@ -612,20 +637,25 @@ expect_end (Cursor *c)
   return fail_expected (c, "CRLF");
 }
 
+/* Digits between start and end, up to number64's 2^63-1; callers that need a 32-bit number
+ * check the value themselves. */
 static gboolean
 parse_number (Cursor       *c,
-              const guint8 *p,
+              const guint8 *start,
               const guint8 *end,
               guint64      *out_number)
 {
   guint64 number = 0;
 
-  for (; p < end; p++)
+  for (const guint8 *p = start; p < end; p++)
     {
       guint digit = *p - '0';
 
       if (number > (NUMBER64_MAX - digit) / 10)
-        return fail_limit (c, "number", NUMBER64_MAX);
+        {
+          c->p = start;
+          return fail_limit (c, "number", NUMBER64_MAX);
+        }
       number = number * 10 + digit;
     }
 
@@ -808,7 +838,7 @@ parse_literal (Cursor *c)
       return NULL;
     }
   c->p++;
-  if (c->p + 2 > c->end || c->p[0] != '\r' || c->p[1] != '\n')
+  if (c->end - c->p < 2 || c->p[0] != '\r' || c->p[1] != '\n')
     {
       fail_expected (c, "CRLF after literal size");
       return NULL;
@@ -862,8 +892,10 @@ parse_values (Cursor    *c,
           if (stack->len == 0)
             return fail_expected (c, "value (unbalanced ')')");
           g_ptr_array_set_size (stack, stack->len - 1);
-          current = stack->len > 0 ? ((PbImapValue *) g_ptr_array_index (stack, stack->len - 1))->list
-                                   : top;
+          if (stack->len > 0)
+            current = ((PbImapValue *) g_ptr_array_index (stack, stack->len - 1))->list;
+          else
+            current = top;
           c->p++;
           continue;
         }
@@ -1031,6 +1063,70 @@ parse_status_tail (Cursor          *c,
   return parse_resp_text (c, response);
 }
 
+static gboolean
+parse_response_into (Cursor         *c,
+                     PbImapResponse *response)
+{
+  const guint8 *tag;
+  gsize keyword_len;
+
+  if (c->p < c->end && *c->p == '+')
+    {
+      response->kind = PB_IMAP_RESPONSE_CONTINUATION;
+      c->p++;
+      /* "+" CRLF is not RFC 3501 but servers send it for an empty SASL challenge. */
+      if (c->p < c->end && *c->p == ' ')
+        c->p++;
+      else if (c->p >= c->end || *c->p != '\r')
+        return fail_expected (c, "SP after '+'");
+      return parse_resp_text (c, response);
+    }
+
+  if (c->p < c->end && *c->p == '*')
+    {
+      response->kind = PB_IMAP_RESPONSE_UNTAGGED;
+      c->p++;
+      if (c->p >= c->end || *c->p != ' ')
+        return fail_expected (c, "SP after '*'");
+      c->p++;
+
+      keyword_len = keyword_length (c->p, c->end);
+      response->status = status_from_keyword (c->p, keyword_len);
+      if (response->status != PB_IMAP_STATUS_NONE)
+        {
+          c->p += keyword_len;
+          return parse_status_tail (c, response);
+        }
+
+      response->items = value_array_new ();
+      if (!parse_values (c, FALSE, response->items))
+        return FALSE;
+      if (response->items->len == 0)
+        return fail_expected (c, "response data after '*'");
+      return expect_end (c);
+    }
+
+  response->kind = PB_IMAP_RESPONSE_TAGGED;
+  tag = c->p;
+  while (c->p < c->end && is_tag_char (*c->p))
+    c->p++;
+  if (c->p == tag)
+    return fail_expected (c, "tag, '*' or '+'");
+  response->tag = g_strndup ((const char *) tag, c->p - tag);
+
+  if (c->p >= c->end || *c->p != ' ')
+    return fail_expected (c, "SP after tag");
+  c->p++;
+
+  keyword_len = keyword_length (c->p, c->end);
+  response->status = status_from_keyword (c->p, keyword_len);
+  if (response->status != PB_IMAP_STATUS_OK && response->status != PB_IMAP_STATUS_NO
+      && response->status != PB_IMAP_STATUS_BAD)
+    return fail_expected (c, "OK, NO or BAD after tag");
+  c->p += keyword_len;
+  return parse_status_tail (c, response);
+}
+
 static PbImapResponse *
 parse_response (PbImapParser  *self,
                 const guint8  *data,
@@ -1047,72 +1143,8 @@ parse_response (PbImapParser  *self,
     .error = error,
   };
 
-  if (len > 0 && data[0] == '+')
-    {
-      response->kind = PB_IMAP_RESPONSE_CONTINUATION;
-      c.p++;
-      /* "+" CRLF is not RFC 3501 but servers send it for an empty SASL challenge. */
-      if (c.p < c.end && *c.p == ' ')
-        c.p++;
-      else if (c.p >= c.end || *c.p != '\r')
-        return fail_expected (&c, "SP after '+'"), NULL;
-      if (!parse_resp_text (&c, response))
-        return NULL;
-    }
-  else if (len > 0 && data[0] == '*')
-    {
-      gsize keyword_len;
-
-      response->kind = PB_IMAP_RESPONSE_UNTAGGED;
-      c.p++;
-      if (c.p >= c.end || *c.p != ' ')
-        return fail_expected (&c, "SP after '*'"), NULL;
-      c.p++;
-
-      keyword_len = keyword_length (c.p, c.end);
-      response->status = status_from_keyword (c.p, keyword_len);
-      if (response->status != PB_IMAP_STATUS_NONE)
-        {
-          c.p += keyword_len;
-          if (!parse_status_tail (&c, response))
-            return NULL;
-        }
-      else
-        {
-          response->items = value_array_new ();
-          if (!parse_values (&c, FALSE, response->items))
-            return NULL;
-          if (response->items->len == 0)
-            return fail_expected (&c, "response data after '*'"), NULL;
-          if (!expect_end (&c))
-            return NULL;
-        }
-    }
-  else
-    {
-      const guint8 *tag = c.p;
-      gsize keyword_len;
-
-      response->kind = PB_IMAP_RESPONSE_TAGGED;
-      while (c.p < c.end && is_tag_char (*c.p))
-        c.p++;
-      if (c.p == tag)
-        return fail_expected (&c, "tag, '*' or '+'"), NULL;
-      response->tag = g_strndup ((const char *) tag, c.p - tag);
-
-      if (c.p >= c.end || *c.p != ' ')
-        return fail_expected (&c, "SP after tag"), NULL;
-      c.p++;
-
-      keyword_len = keyword_length (c.p, c.end);
-      response->status = status_from_keyword (c.p, keyword_len);
-      if (response->status != PB_IMAP_STATUS_OK && response->status != PB_IMAP_STATUS_NO
-          && response->status != PB_IMAP_STATUS_BAD)
-        return fail_expected (&c, "OK, NO or BAD after tag"), NULL;
-      c.p += keyword_len;
-      if (!parse_status_tail (&c, response))
-        return NULL;
-    }
+  if (!parse_response_into (&c, response))
+    return NULL;
 
   g_assert (c.p == c.end);
   return g_steal_pointer (&response);
@@ -1141,6 +1173,9 @@ pb_imap_parser_next (PbImapParser    *self,
       g_propagate_error (error, g_error_copy (self->failure));
       return PB_IMAP_PARSE_ERROR;
     }
+
+  if (self->start == self->len)
+    return PB_IMAP_PARSE_NEED_MORE;
 
   result = frame_response (self, &len, &local_error);
   if (result == FRAME_NEED_MORE)

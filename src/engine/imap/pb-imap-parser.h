@@ -29,6 +29,8 @@ struct _PbImapValue {
   gsize            len;      /* ATOM and STRING: length in bytes without the terminator */
   GPtrArray       *list;     /* LIST: PbImapValue* elements */
 };
+/* A NUMBER also keeps its digits as sent in str/len, because a mailbox named "2023" arrives
+ * as a number; pb_imap_value_get_string() returns them. NIL and LIST have str == NULL. */
 
 typedef enum {
   PB_IMAP_RESPONSE_TAGGED,        /* "A1 OK ..." */
@@ -54,12 +56,19 @@ struct _PbImapResponse {
   char               *text;       /* human-readable text of status and continuation responses */
   GPtrArray          *items;      /* untagged data: every value after "*", e.g. 3, EXISTS */
 };
+/* Status and continuation responses have text (never NULL, maybe "") and items == NULL;
+ * untagged data has items (never empty) and code == NULL, text == NULL. */
 
+/* Zero in any field means its default. max_line counts every byte of a response outside its
+ * literals, CRLFs included, summed over all lines of the response (so a response cannot grow
+ * without bound by chaining small literals). */
 typedef struct {
   gsize  max_line;      /* longest line outside literals, default 64 KiB */
   gsize  max_literal;   /* largest literal held in memory, default 64 MiB */
   guint  max_depth;     /* deepest list nesting, default 32 */
   guint  max_items;     /* most values in one list, default 1,000,000 */
+  gsize  max_response;  /* most bytes in one response, literals included,
+                           default 2 * max_literal + max_line */
 } PbImapParserLimits;
 
 typedef enum {
@@ -78,6 +87,7 @@ void               pb_imap_parser_feed           (PbImapParser             *pars
 PbImapParseResult  pb_imap_parser_next           (PbImapParser             *parser,
                                                   PbImapResponse          **out_response,
                                                   GError                  **error);
+/* Bytes fed but not yet returned in a response (0 after an error). */
 gsize              pb_imap_parser_get_pending    (PbImapParser             *parser);
 void               pb_imap_parser_reset          (PbImapParser             *parser);
 

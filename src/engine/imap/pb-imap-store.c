@@ -5,6 +5,7 @@
 
 #include "pb-imap-client.h"
 #include "pb-imap-store.h"
+#include "pb-imap-sync.h"
 
 /*
  * The IMAP side of an account behind PbRemoteStore. Each operation runs one blocking session
@@ -15,6 +16,7 @@ struct _PbImapStore
 {
   GObject        parent_instance;
 
+  char          *account;
   PbService     *service;
   PbCredentials *credentials;
 };
@@ -133,9 +135,80 @@ pb_imap_store_list_folders_finish (PbRemoteStore  *store,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+typedef struct {
+  PbStore            *store;
+  PbSyncProgressFunc  progress;
+  gpointer            progress_data;
+} SyncData;
+
+static void
+sync_data_free (SyncData *data)
+{
+  g_object_unref (data->store);
+  g_free (data);
+}
+
+static void
+sync_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  PbImapStore *self = source_object;
+  SyncData *data = task_data;
+  g_autoptr(PbImapClient) client = NULL;
+  GError *error = NULL;
+  gboolean ok;
+
+  client = open_session (self, cancellable, &error);
+  if (client == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  ok = pb_imap_sync_account (client, data->store, self->account, data->progress,
+                             data->progress_data, cancellable, &error);
+  pb_imap_client_logout (client, cancellable);
+  if (!ok)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+pb_imap_store_sync_async (PbRemoteStore       *store,
+                          PbStore             *local,
+                          PbSyncProgressFunc   progress,
+                          gpointer             progress_data,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (store, cancellable, callback, user_data);
+  SyncData *data = g_new0 (SyncData, 1);
+
+  data->store = g_object_ref (local);
+  data->progress = progress;
+  data->progress_data = progress_data;
+  g_task_set_source_tag (task, pb_imap_store_sync_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) sync_data_free);
+  g_task_run_in_thread (task, sync_thread);
+}
+
+static gboolean
+pb_imap_store_sync_finish (PbRemoteStore  *store,
+                           GAsyncResult   *result,
+                           GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 static void
 remote_store_iface_init (PbRemoteStoreInterface *iface)
 {
+  iface->sync_async = pb_imap_store_sync_async;
+  iface->sync_finish = pb_imap_store_sync_finish;
   iface->check_async = pb_imap_store_check_async;
   iface->check_finish = pb_imap_store_check_finish;
   iface->list_folders_async = pb_imap_store_list_folders_async;
@@ -154,9 +227,18 @@ pb_imap_store_dispose (GObject *object)
 }
 
 static void
+pb_imap_store_finalize (GObject *object)
+{
+  g_free (PB_IMAP_STORE (object)->account);
+
+  G_OBJECT_CLASS (pb_imap_store_parent_class)->finalize (object);
+}
+
+static void
 pb_imap_store_class_init (PbImapStoreClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = pb_imap_store_dispose;
+  G_OBJECT_CLASS (klass)->finalize = pb_imap_store_finalize;
 }
 
 static void
@@ -165,15 +247,18 @@ pb_imap_store_init (PbImapStore *self)
 }
 
 PbRemoteStore *
-pb_imap_store_new (PbService     *service,
+pb_imap_store_new (const char    *account,
+                   PbService     *service,
                    PbCredentials *credentials)
 {
   PbImapStore *self;
 
+  g_return_val_if_fail (account != NULL, NULL);
   g_return_val_if_fail (PB_IS_SERVICE (service), NULL);
   g_return_val_if_fail (PB_IS_CREDENTIALS (credentials), NULL);
 
   self = g_object_new (PB_TYPE_IMAP_STORE, NULL);
+  self->account = g_strdup (account);
   self->service = g_object_ref (service);
   self->credentials = g_object_ref (credentials);
   return PB_REMOTE_STORE (self);

@@ -10,7 +10,8 @@ G_BEGIN_DECLS
 #define PB_TYPE_IMAP_STORE (pb_imap_store_get_type ())
 G_DECLARE_FINAL_TYPE (PbImapStore, pb_imap_store, PB, IMAP_STORE, GObject)
 
-PbRemoteStore *pb_imap_store_new (PbService     *service,
+PbRemoteStore *pb_imap_store_new (const char    *account,
+                                  PbService     *service,
                                   PbCredentials *credentials);
 
 G_END_DECLS

@@ -1,0 +1,985 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pb-imap"
+
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <glib/gi18n.h>
+
+#include "pb-imap-sync.h"
+
+/*
+ * Folder synchronisation: server -> store, and the operation journal store -> server.
+ *
+ * Order of work in a folder, chosen so that a crash at any point leaves a store that the next
+ * run completes without losing or duplicating anything:
+ *   1. SELECT; a changed UIDVALIDITY drops the local copy of that folder (never anything on
+ *      the server) and starts it afresh.
+ *   2. Changes to known messages: QRESYNC (VANISHED + changed FETCH during SELECT), else
+ *      CONDSTORE (CHANGEDSINCE), else a full flag scan; expunges found by UID SEARCH.
+ *   3. New messages, newest first in chunks, each chunk committed (rows, then durable bodies)
+ *      before the next is fetched, so the list fills from the top at once.
+ *   4. Bodies still missing (an earlier run was interrupted).
+ *   5. Only then the folder state (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ) is saved. Until it is,
+ *      a rerun simply repeats steps 2-4, which skip what is already stored.
+ */
+
+/* New messages are fetched and committed in chunks of this many, or this many bytes. */
+#define CHUNK_MESSAGES 250
+#define CHUNK_BYTES    (16 * 1024 * 1024)
+
+typedef struct {
+  guint32 first;
+  guint32 last;
+} UidRange;
+
+/* Parses "1:3,7,9:*" into ranges; "*" means the largest UID. Returns FALSE if malformed. */
+static gboolean
+parse_uid_set (const char *text,
+               GArray     *ranges)
+{
+  g_auto(GStrv) parts = g_strsplit (text, ",", -1);
+
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      g_auto(GStrv) ends = g_strsplit (parts[i], ":", 3);
+      UidRange range;
+      guint64 a, b;
+
+      if (ends[0] == NULL || (ends[1] != NULL && ends[2] != NULL))
+        return FALSE;
+      if (g_strcmp0 (ends[0], "*") == 0)
+        a = G_MAXUINT32;
+      else if (!g_ascii_string_to_unsigned (ends[0], 10, 1, G_MAXUINT32, &a, NULL))
+        return FALSE;
+      b = a;
+      if (ends[1] != NULL)
+        {
+          if (g_strcmp0 (ends[1], "*") == 0)
+            b = G_MAXUINT32;
+          else if (!g_ascii_string_to_unsigned (ends[1], 10, 1, G_MAXUINT32, &b, NULL))
+            return FALSE;
+        }
+      range.first = MIN (a, b);
+      range.last = MAX (a, b);
+      g_array_append_val (ranges, range);
+    }
+  return TRUE;
+}
+
+static gboolean
+ranges_contain (GArray  *ranges,
+                guint32  uid)
+{
+  for (guint i = 0; i < ranges->len; i++)
+    {
+      UidRange *r = &g_array_index (ranges, UidRange, i);
+      if (uid >= r->first && uid <= r->last)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+gboolean
+pb_imap_parse_flags (PbImapValue     *list,
+                     PbMessageFlags  *out_flags,
+                     char           **out_keywords)
+{
+  g_autoptr(GString) keywords = g_string_new (NULL);
+  PbMessageFlags flags = PB_MESSAGE_FLAG_NONE;
+
+  if (list == NULL || list->type != PB_IMAP_VALUE_LIST)
+    return FALSE;
+  for (guint i = 0; i < list->list->len; i++)
+    {
+      PbImapValue *value = g_ptr_array_index (list->list, i);
+      PbMessageFlags flag;
+
+      if (value->type != PB_IMAP_VALUE_ATOM)
+        return FALSE;
+      /* \Recent is session state, not a property of the message. */
+      if (g_ascii_strcasecmp (value->str, "\\Recent") == 0)
+        continue;
+      flag = pb_message_flag_from_keyword (value->str);
+      if (flag != PB_MESSAGE_FLAG_NONE)
+        flags |= flag;
+      else
+        {
+          if (keywords->len > 0)
+            g_string_append_c (keywords, ' ');
+          g_string_append (keywords, value->str);
+        }
+    }
+  *out_flags = flags;
+  *out_keywords = keywords->len > 0 ? g_string_free (g_steal_pointer (&keywords), FALSE) : NULL;
+  return TRUE;
+}
+
+/* "17-Jul-1996 02:44:25 -0700" -> Unix time, or 0 when malformed. */
+static gint64
+parse_internaldate (const char *text)
+{
+  static const char *months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+  char month[4] = { 0 };
+  int day, year, hour, minute, second, zone, m;
+  char sign;
+  g_autoptr(GTimeZone) tz = NULL;
+  g_autoptr(GDateTime) dt = NULL;
+  char zone_text[8];
+
+  if (text == NULL
+      || sscanf (text, " %2d-%3s-%4d %2d:%2d:%2d %c%4d", &day, month, &year, &hour, &minute,
+                 &second, &sign, &zone) != 8
+      || (sign != '+' && sign != '-'))
+    return 0;
+  for (m = 0; m < 12; m++)
+    if (g_ascii_strcasecmp (month, months[m]) == 0)
+      break;
+  if (m == 12)
+    return 0;
+  g_snprintf (zone_text, sizeof zone_text, "%c%02d:%02d", sign, zone / 100, zone % 100);
+  tz = g_time_zone_new_identifier (zone_text);
+  if (tz == NULL)
+    return 0;
+  dt = g_date_time_new (tz, year, m + 1, day, hour, minute, second);
+  return dt ? g_date_time_to_unix (dt) : 0;
+}
+
+/* What one FETCH response said. Strings point into the response. */
+typedef struct {
+  guint32         uid;
+  gboolean        has_flags;
+  PbMessageFlags  flags;
+  char           *keywords;
+  guint64         modseq;
+  guint64         size;
+  gint64          internaldate;
+  PbImapValue    *body;
+} FetchItem;
+
+static void
+fetch_item_clear (FetchItem *item)
+{
+  g_free (item->keywords);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (FetchItem, fetch_item_clear)
+
+/* Returns TRUE if @response is a FETCH; FALSE for other untagged data. A malformed FETCH is an
+ * error: better to stop and reconnect than to store half-understood data. */
+static gboolean
+parse_fetch (PbImapResponse  *response,
+             FetchItem       *item,
+             gboolean        *is_fetch,
+             GError         **error)
+{
+  PbImapValue *list;
+
+  memset (item, 0, sizeof *item);
+  *is_fetch = FALSE;
+  if (response->status != PB_IMAP_STATUS_NONE || response->items == NULL
+      || response->items->len != 3
+      || !pb_imap_value_is_atom (g_ptr_array_index (response->items, 1), "FETCH"))
+    return TRUE;
+  *is_fetch = TRUE;
+
+  list = g_ptr_array_index (response->items, 2);
+  if (list->type != PB_IMAP_VALUE_LIST || list->list->len % 2 != 0)
+    goto malformed;
+
+  for (guint i = 0; i < list->list->len; i += 2)
+    {
+      PbImapValue *name = g_ptr_array_index (list->list, i);
+      PbImapValue *value = g_ptr_array_index (list->list, i + 1);
+
+      if (name->type != PB_IMAP_VALUE_ATOM)
+        goto malformed;
+      if (pb_imap_value_is_atom (name, "UID"))
+        {
+          if (value->type != PB_IMAP_VALUE_NUMBER || value->number == 0
+              || value->number > G_MAXUINT32)
+            goto malformed;
+          item->uid = value->number;
+        }
+      else if (pb_imap_value_is_atom (name, "FLAGS"))
+        {
+          if (!pb_imap_parse_flags (value, &item->flags, &item->keywords))
+            goto malformed;
+          item->has_flags = TRUE;
+        }
+      else if (pb_imap_value_is_atom (name, "MODSEQ"))
+        {
+          PbImapValue *number;
+
+          if (value->type != PB_IMAP_VALUE_LIST || value->list->len != 1)
+            goto malformed;
+          number = g_ptr_array_index (value->list, 0);
+          if (number->type != PB_IMAP_VALUE_NUMBER)
+            goto malformed;
+          item->modseq = number->number;
+        }
+      else if (pb_imap_value_is_atom (name, "RFC822.SIZE"))
+        {
+          if (value->type != PB_IMAP_VALUE_NUMBER)
+            goto malformed;
+          item->size = value->number;
+        }
+      else if (pb_imap_value_is_atom (name, "INTERNALDATE"))
+        {
+          if (value->type != PB_IMAP_VALUE_STRING)
+            goto malformed;
+          item->internaldate = parse_internaldate (value->str);
+        }
+      else if (pb_imap_value_is_atom (name, "BODY[]"))
+        {
+          if (value->type != PB_IMAP_VALUE_STRING && value->type != PB_IMAP_VALUE_NIL)
+            goto malformed;
+          item->body = value->type == PB_IMAP_VALUE_STRING ? value : NULL;
+        }
+    }
+  return TRUE;
+
+malformed:
+  g_clear_pointer (&item->keywords, g_free);
+  g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_PARSE,
+               _("The server sent a malformed FETCH response"));
+  return FALSE;
+}
+
+/* State of one folder's sync, shared by the response callbacks. */
+typedef struct {
+  PbStore            *store;
+  const char         *account;
+  PbFolderInfo       *folder;
+  gint64              folder_id;
+  GArray             *updates;      /* PbUidFlags from FETCH FLAGS of known messages */
+  GArray             *vanished;     /* UidRange from VANISHED */
+  GHashTable         *known;        /* uid -> TRUE for messages in the store */
+  /* New-message chunk being collected. */
+  GPtrArray          *summaries;
+  GPtrArray          *bodies;       /* GBytes, parallel to summaries */
+  gsize               chunk_bytes;
+  guint               done;
+  guint               total;
+  PbSyncProgressFunc  progress;
+  gpointer            user_data;
+} FolderSync;
+
+static void
+folder_sync_clear (FolderSync *fs)
+{
+  g_clear_pointer (&fs->updates, g_array_unref);
+  g_clear_pointer (&fs->vanished, g_array_unref);
+  g_clear_pointer (&fs->known, g_hash_table_unref);
+  g_clear_pointer (&fs->summaries, g_ptr_array_unref);
+  g_clear_pointer (&fs->bodies, g_ptr_array_unref);
+}
+
+static void
+add_update (FolderSync *fs,
+            FetchItem  *item)
+{
+  PbUidFlags update = { item->uid, item->flags, item->modseq, g_steal_pointer (&item->keywords) };
+
+  g_array_append_val (fs->updates, update);
+}
+
+/* Untagged responses during SELECT and flag fetches: flag changes and VANISHED. */
+static gboolean
+changes_cb (PbImapResponse  *response,
+            gpointer         user_data,
+            GError         **error)
+{
+  FolderSync *fs = user_data;
+  g_auto(FetchItem) item = { 0 };
+  gboolean is_fetch;
+
+  if (response->status == PB_IMAP_STATUS_NONE && response->items != NULL
+      && response->items->len >= 2
+      && pb_imap_value_is_atom (g_ptr_array_index (response->items, 0), "VANISHED"))
+    {
+      PbImapValue *set = g_ptr_array_index (response->items, response->items->len - 1);
+      const char *text = set->type == PB_IMAP_VALUE_ATOM ? set->str : NULL;
+      g_autofree char *number = NULL;
+
+      if (set->type == PB_IMAP_VALUE_NUMBER)
+        text = number = g_strdup_printf ("%" G_GUINT64_FORMAT, set->number);
+      if (text == NULL || !parse_uid_set (text, fs->vanished))
+        {
+          g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_PARSE,
+                       _("The server sent a malformed VANISHED response"));
+          return FALSE;
+        }
+      return TRUE;
+    }
+
+  if (!parse_fetch (response, &item, &is_fetch, error))
+    return FALSE;
+  if (is_fetch && item.uid != 0 && item.has_flags)
+    add_update (fs, &item);
+  return TRUE;
+}
+
+static gboolean
+flush_chunk (FolderSync  *fs,
+             GError     **error)
+{
+  if (fs->summaries->len == 0)
+    return TRUE;
+
+  /* Rows first (the list shows them at once), then each body durably. A crash in between
+   * leaves rows without bodies, which step 4 of the next run fills in. */
+  if (!pb_store_add_messages (fs->store, fs->folder_id, fs->summaries, error))
+    return FALSE;
+  for (guint i = 0; i < fs->summaries->len; i++)
+    {
+      PbMessageSummary *summary = g_ptr_array_index (fs->summaries, i);
+      GBytes *body = g_ptr_array_index (fs->bodies, i);
+
+      if (body != NULL && !pb_store_set_body (fs->store, fs->folder_id, summary->uid, body, error))
+        return FALSE;
+    }
+  fs->done += fs->summaries->len;
+  g_ptr_array_set_size (fs->summaries, 0);
+  g_ptr_array_set_size (fs->bodies, 0);
+  fs->chunk_bytes = 0;
+  if (fs->progress)
+    fs->progress (fs->account, pb_folder_info_get_path (fs->folder), fs->done, fs->total,
+                  fs->user_data);
+  return TRUE;
+}
+
+/* Untagged responses while fetching new messages or missing bodies. */
+static gboolean
+bodies_cb (PbImapResponse  *response,
+           gpointer         user_data,
+           GError         **error)
+{
+  FolderSync *fs = user_data;
+  g_auto(FetchItem) item = { 0 };
+  g_autoptr(GBytes) raw = NULL;
+  PbMessageSummary *summary;
+  gboolean is_fetch;
+
+  if (!parse_fetch (response, &item, &is_fetch, error))
+    return FALSE;
+  if (!is_fetch || item.uid == 0)
+    return TRUE;
+  if (item.body == NULL)
+    {
+      /* An unsolicited flag change of a message we know. */
+      if (item.has_flags && g_hash_table_contains (fs->known, GUINT_TO_POINTER (item.uid)))
+        add_update (fs, &item);
+      return TRUE;
+    }
+
+  raw = g_bytes_new (item.body->str, item.body->len);
+  if (g_hash_table_contains (fs->known, GUINT_TO_POINTER (item.uid)))
+    {
+      /* A known message without its body yet: store just the body. */
+      if (!pb_store_set_body (fs->store, fs->folder_id, item.uid, raw, error))
+        return FALSE;
+      fs->done++;
+      return TRUE;
+    }
+
+  summary = pb_store_parse_summary (raw);
+  summary->uid = item.uid;
+  summary->flags = item.flags;
+  summary->keywords = g_steal_pointer (&item.keywords);
+  summary->modseq = item.modseq;
+  summary->size = item.size ? item.size : g_bytes_get_size (raw);
+  summary->internaldate = item.internaldate;
+  if (summary->date == 0)
+    summary->date = item.internaldate;
+  g_hash_table_add (fs->known, GUINT_TO_POINTER (item.uid));
+  g_ptr_array_add (fs->summaries, summary);
+  g_ptr_array_add (fs->bodies, g_steal_pointer (&raw));
+  fs->chunk_bytes += item.body->len;
+
+  if (fs->summaries->len >= CHUNK_MESSAGES || fs->chunk_bytes >= CHUNK_BYTES)
+    return flush_chunk (fs, error);
+  return TRUE;
+}
+
+static gboolean
+search_cb (PbImapResponse  *response,
+           gpointer         user_data,
+           GError         **error)
+{
+  GArray *uids = user_data;
+
+  if (response->status != PB_IMAP_STATUS_NONE || response->items == NULL
+      || response->items->len == 0
+      || !pb_imap_value_is_atom (g_ptr_array_index (response->items, 0), "SEARCH"))
+    return TRUE;
+  for (guint i = 1; i < response->items->len; i++)
+    {
+      PbImapValue *value = g_ptr_array_index (response->items, i);
+      guint32 uid;
+
+      if (value->type != PB_IMAP_VALUE_NUMBER || value->number == 0 || value->number > G_MAXUINT32)
+        {
+          g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_PARSE,
+                       _("The server sent a malformed SEARCH response"));
+          return FALSE;
+        }
+      uid = value->number;
+      g_array_append_val (uids, uid);
+    }
+  return TRUE;
+}
+
+static GArray *
+search_uids (PbImapClient  *client,
+             guint32        first,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autofree char *command = g_strdup_printf ("UID SEARCH UID %u:*", MAX (first, 1));
+
+  if (!pb_imap_client_command (client, command, search_cb, uids, cancellable, error))
+    return NULL;
+  return g_steal_pointer (&uids);
+}
+
+static int
+compare_uid_desc (gconstpointer a,
+                  gconstpointer b)
+{
+  guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
+  return x > y ? -1 : x < y;
+}
+
+/* Fetches @uids (newest first) in chunks with @items, feeding bodies_cb. */
+static gboolean
+fetch_in_chunks (PbImapClient  *client,
+                 FolderSync    *fs,
+                 GArray        *uids,
+                 const char    *items,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  g_array_sort (uids, compare_uid_desc);
+  for (guint start = 0; start < uids->len; start += CHUNK_MESSAGES)
+    {
+      guint n = MIN (CHUNK_MESSAGES, uids->len - start);
+      g_autofree char *set = pb_imap_uid_set_from_array (&g_array_index (uids, guint32, start), n);
+      g_autofree char *command = g_strdup_printf ("UID FETCH %s (%s)", set, items);
+
+      if (!pb_imap_client_command (client, command, bodies_cb, fs, cancellable, error)
+          || !flush_chunk (fs, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+compare_uid_flags (gconstpointer a,
+                   gconstpointer b)
+{
+  guint32 x = ((const PbUidFlags *) a)->uid, y = ((const PbUidFlags *) b)->uid;
+  return x < y ? -1 : x > y;
+}
+
+static int
+compare_uid_asc (gconstpointer a,
+                 gconstpointer b)
+{
+  guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
+  return x < y ? -1 : x > y;
+}
+
+static gboolean
+apply_changes (FolderSync  *fs,
+               GArray      *local,
+               GArray      *present,   /* sorted UIDs on the server below uidnext, or NULL */
+               GError     **error)
+{
+  g_autoptr(GArray) removed = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr(GArray) changed = pb_uid_flags_array_new (fs->updates->len);
+
+  for (guint i = 0; i < local->len; i++)
+    {
+      PbUidFlags *l = &g_array_index (local, PbUidFlags, i);
+      gboolean gone = ranges_contain (fs->vanished, l->uid);
+
+      if (!gone && present != NULL)
+        gone = bsearch (&l->uid, present->data, present->len, sizeof (guint32),
+                        compare_uid_asc) == NULL;
+      if (gone)
+        {
+          g_array_append_val (removed, l->uid);
+          g_hash_table_remove (fs->known, GUINT_TO_POINTER (l->uid));
+        }
+    }
+
+  /* Only real changes reach the database: a full flag scan of an unchanged folder writes
+   * nothing. */
+  for (guint i = 0; i < fs->updates->len; i++)
+    {
+      PbUidFlags *u = &g_array_index (fs->updates, PbUidFlags, i);
+      PbUidFlags *l = bsearch (u, local->data, local->len, sizeof (PbUidFlags), compare_uid_flags);
+      PbUidFlags copy;
+
+      if (l == NULL || ranges_contain (fs->vanished, u->uid))
+        continue;
+      if (l->flags == u->flags && g_strcmp0 (l->keywords, u->keywords) == 0)
+        continue;
+      copy = *u;
+      copy.keywords = g_strdup (u->keywords);
+      g_array_append_val (changed, copy);
+    }
+
+  if (removed->len > 0
+      && !pb_store_remove_uids (fs->store, fs->folder_id, (guint32 *) removed->data, removed->len,
+                                error))
+    return FALSE;
+  if (changed->len > 0
+      && !pb_store_update_flags_batch (fs->store, fs->folder_id, (PbUidFlags *) changed->data,
+                                       changed->len, error))
+    return FALSE;
+  return TRUE;
+}
+
+gboolean
+pb_imap_sync_folder (PbImapClient        *client,
+                     PbStore             *store,
+                     const char          *account,
+                     PbFolderInfo        *folder,
+                     PbSyncProgressFunc   progress,
+                     gpointer             user_data,
+                     GCancellable        *cancellable,
+                     GError             **error)
+{
+  FolderSync fs = { 0 };
+  PbImapMailbox mailbox;
+  guint32 local_uidvalidity = 0, local_uidnext = 0;
+  guint64 local_modseq = 0;
+  g_autoptr(GArray) local = NULL;
+  g_autoptr(GArray) present = NULL;
+  g_autoptr(GArray) new_uids = NULL;
+  g_autoptr(GArray) missing = NULL;
+  gboolean qresync_used;
+  gboolean ok = FALSE;
+  guint32 max_uid = 0;
+  const char *fetch_items;
+
+  fs.store = store;
+  fs.account = account;
+  fs.folder = folder;
+  fs.progress = progress;
+  fs.user_data = user_data;
+  fs.updates = pb_uid_flags_array_new (0);
+  fs.vanished = g_array_new (FALSE, FALSE, sizeof (UidRange));
+  fs.known = g_hash_table_new (NULL, NULL);
+  fs.summaries = g_ptr_array_new_with_free_func ((GDestroyNotify) pb_message_summary_free);
+  fs.bodies = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+
+  fs.folder_id = pb_store_ensure_folder (store, account, folder, error);
+  if (fs.folder_id == 0
+      || !pb_store_get_folder_state (store, fs.folder_id, &local_uidvalidity, &local_uidnext,
+                                     &local_modseq, error))
+    goto out;
+
+  qresync_used = pb_imap_client_qresync_enabled (client) && local_uidvalidity != 0
+                 && local_modseq != 0;
+  if (!pb_imap_client_select (client, pb_folder_info_get_remote_name (folder), TRUE,
+                              local_uidvalidity, local_modseq, changes_cb, &fs, &mailbox,
+                              cancellable, error))
+    goto out;
+
+  if (mailbox.uidvalidity != local_uidvalidity)
+    {
+      /* The server renumbered the folder: what we hold cannot be matched to it any more. Drop
+       * the local copy of this folder and download it again; the server keeps everything. */
+      if (local_uidvalidity != 0)
+        g_message ("%s/%s: UIDVALIDITY changed from %u to %u; downloading the folder again",
+                   account, pb_folder_info_get_path (folder), local_uidvalidity,
+                   mailbox.uidvalidity);
+      if (!pb_store_reset_folder (store, fs.folder_id, mailbox.uidvalidity, error))
+        goto out;
+      local_uidnext = 0;
+      local_modseq = 0;
+      qresync_used = FALSE;
+      g_array_set_size (fs.updates, 0);
+      g_array_set_size (fs.vanished, 0);
+    }
+
+  local = pb_store_get_uid_flags (store, fs.folder_id, error);
+  if (local == NULL)
+    goto out;
+  for (guint i = 0; i < local->len; i++)
+    {
+      guint32 uid = g_array_index (local, PbUidFlags, i).uid;
+      g_hash_table_add (fs.known, GUINT_TO_POINTER (uid));
+      max_uid = MAX (max_uid, uid);
+    }
+
+  if (local->len > 0 && !qresync_used)
+    {
+      g_autofree char *command = NULL;
+      guint32 last = MAX (local_uidnext, max_uid + 1) - 1;
+
+      /* CONDSTORE: only what changed since the last sync; else every message's flags. */
+      if (local_modseq != 0 && mailbox.highestmodseq != 0
+          && pb_imap_client_condstore_enabled (client))
+        {
+          if (mailbox.highestmodseq != local_modseq)
+            command = g_strdup_printf ("UID FETCH 1:%u (UID FLAGS) (CHANGEDSINCE %" G_GUINT64_FORMAT
+                                       ")", last, local_modseq);
+        }
+      else
+        command = g_strdup_printf ("UID FETCH 1:%u (UID FLAGS)", last);
+      if (command != NULL
+          && !pb_imap_client_command (client, command, changes_cb, &fs, cancellable, error))
+        goto out;
+    }
+
+  new_uids = search_uids (client, local_uidnext ? local_uidnext : 1, cancellable, error);
+  if (new_uids == NULL)
+    goto out;
+
+  /* Expunges without QRESYNC: if the server's count does not match ours plus the new ones,
+   * ask which of the old UIDs still exist. */
+  if (local->len > 0 && !qresync_used)
+    {
+      guint new_count = 0;
+
+      for (guint i = 0; i < new_uids->len; i++)
+        if (!g_hash_table_contains (fs.known, GUINT_TO_POINTER (g_array_index (new_uids, guint32, i))))
+          new_count++;
+      if (mailbox.exists != local->len + new_count)
+        {
+          present = search_uids (client, 1, cancellable, error);
+          if (present == NULL)
+            goto out;
+          g_array_sort (present, compare_uid_asc);
+        }
+    }
+
+  if (!apply_changes (&fs, local, present, error))
+    goto out;
+  g_array_set_size (fs.updates, 0);
+
+  /* New messages: the "*" in "n:*" always matches the highest UID even below n, and a rerun
+   * after a crash sees messages it stored already: skip both. */
+  missing = g_array_new (FALSE, FALSE, sizeof (guint32));
+  for (guint i = 0; i < new_uids->len; i++)
+    {
+      guint32 uid = g_array_index (new_uids, guint32, i);
+      if (!g_hash_table_contains (fs.known, GUINT_TO_POINTER (uid)))
+        g_array_append_val (missing, uid);
+    }
+  fs.total = missing->len;
+  fetch_items = pb_imap_client_condstore_enabled (client)
+                ? "UID FLAGS INTERNALDATE RFC822.SIZE MODSEQ BODY.PEEK[]"
+                : "UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]";
+  if (!fetch_in_chunks (client, &fs, missing, fetch_items, cancellable, error))
+    goto out;
+
+  /* Bodies an interrupted run did not store. */
+  {
+    g_autoptr(GArray) without = pb_store_get_uids_without_body (store, fs.folder_id, TRUE, 0,
+                                                                error);
+    if (without == NULL)
+      goto out;
+    if (without->len > 0)
+      {
+        fs.total = fs.done + without->len;
+        if (!fetch_in_chunks (client, &fs, without, "UID BODY.PEEK[]", cancellable, error))
+          goto out;
+      }
+  }
+
+  /* Flag changes that arrived unsolicited while fetching. */
+  if (fs.updates->len > 0)
+    {
+      g_autoptr(GArray) now = pb_store_get_uid_flags (store, fs.folder_id, error);
+      g_array_set_size (fs.vanished, 0);
+      if (now == NULL || !apply_changes (&fs, now, NULL, error))
+        goto out;
+    }
+
+  ok = pb_store_set_folder_state (store, fs.folder_id, mailbox.uidvalidity,
+                                  MAX (mailbox.uidnext, local_uidnext), mailbox.highestmodseq,
+                                  error);
+
+out:
+  folder_sync_clear (&fs);
+  return ok;
+}
+
+typedef struct {
+  PbFolderInfo *info;
+  gint64        id;
+} StoredFolder;
+
+static void
+stored_folder_free (gpointer data)
+{
+  StoredFolder *sf = data;
+  g_object_unref (sf->info);
+  g_free (sf);
+}
+
+static GHashTable *
+map_folders_by_id (PbStore     *store,
+                   const char  *account,
+                   GError     **error)
+{
+  g_autoptr(GPtrArray) folders = pb_store_list_folders (store, account, error);
+  g_autoptr(GHashTable) map = NULL;
+
+  if (folders == NULL)
+    return NULL;
+  map = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, stored_folder_free);
+  for (guint i = 0; i < folders->len; i++)
+    {
+      StoredFolder *sf = g_new0 (StoredFolder, 1);
+
+      sf->info = g_object_ref (g_ptr_array_index (folders, i));
+      sf->id = pb_store_lookup_folder (store, account, pb_folder_info_get_path (sf->info), error);
+      if (sf->id == 0)
+        {
+          stored_folder_free (sf);
+          return NULL;
+        }
+      g_hash_table_insert (map, &sf->id, sf);
+    }
+  return g_steal_pointer (&map);
+}
+
+static PbFolderInfo *
+find_folder_by_path (GHashTable *map,
+                     const char *path)
+{
+  GHashTableIter iter;
+  StoredFolder *sf;
+
+  g_hash_table_iter_init (&iter, map);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sf))
+    if (g_strcmp0 (pb_folder_info_get_path (sf->info), path) == 0)
+      return sf->info;
+  return NULL;
+}
+
+/* Turns "+\Seen -\Flagged" into "+FLAGS.SILENT (\Seen)" and "-FLAGS.SILENT (\Flagged)". */
+static void
+split_flag_changes (const char  *arg,
+                    char       **out_add,
+                    char       **out_remove)
+{
+  g_auto(GStrv) words = g_strsplit (arg ? arg : "", " ", -1);
+  g_autoptr(GString) add = g_string_new (NULL);
+  g_autoptr(GString) remove = g_string_new (NULL);
+
+  for (guint i = 0; words[i] != NULL; i++)
+    {
+      GString *target = words[i][0] == '+' ? add : words[i][0] == '-' ? remove : NULL;
+
+      if (target == NULL || words[i][1] == '\0')
+        continue;
+      if (target->len > 0)
+        g_string_append_c (target, ' ');
+      g_string_append (target, words[i] + 1);
+    }
+  *out_add = add->len ? g_strdup_printf ("+FLAGS.SILENT (%s)", add->str) : NULL;
+  *out_remove = remove->len ? g_strdup_printf ("-FLAGS.SILENT (%s)", remove->str) : NULL;
+}
+
+/* Forces the next sync of a folder to compare every flag, so that a local change the server
+ * refused is replaced by the server's truth instead of lingering. */
+static void
+force_full_rescan (PbStore *store,
+                   gint64   folder_id)
+{
+  guint32 uidvalidity = 0, uidnext = 0;
+  guint64 modseq = 0;
+
+  if (pb_store_get_folder_state (store, folder_id, &uidvalidity, &uidnext, &modseq, NULL))
+    pb_store_set_folder_state (store, folder_id, uidvalidity, uidnext, 0, NULL);
+}
+
+/**
+ * pb_imap_sync_replay:
+ *
+ * Sends the operations the user made locally (already applied to the store) to the server, in
+ * the order they were made. Each is idempotent (setting a flag twice, moving or expunging a
+ * UID that is gone), so an entry replayed again after a crash does no harm. An entry whose
+ * folder was renumbered (UIDVALIDITY) no longer names the same message and is dropped.
+ */
+gboolean
+pb_imap_sync_replay (PbImapClient  *client,
+                     PbStore       *store,
+                     const char    *account,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  g_autoptr(GPtrArray) entries = pb_store_journal_list (store, account, error);
+  g_autoptr(GHashTable) folders = NULL;
+  guint32 selected_uidvalidity = 0;
+  /* Whatever is selected now was EXAMINEd by a sync; changes need SELECT. */
+  gboolean selected_readonly = TRUE;
+
+  if (entries == NULL)
+    return FALSE;
+  if (entries->len == 0)
+    return TRUE;
+  folders = map_folders_by_id (store, account, error);
+  if (folders == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < entries->len; i++)
+    {
+      PbJournalEntry *entry = g_ptr_array_index (entries, i);
+      StoredFolder *sf = g_hash_table_lookup (folders, &entry->folder_id);
+      g_autofree char *uid_set = g_strdup_printf ("%u", entry->uid);
+      g_autoptr(GError) local_error = NULL;
+      const char *remote;
+      PbImapMailbox mailbox;
+      gboolean done = FALSE;
+
+      if (sf == NULL)
+        {
+          pb_store_journal_remove (store, entry->id, NULL);
+          continue;
+        }
+      remote = pb_folder_info_get_remote_name (sf->info);
+
+      /* SELECT (read-write) each folder once for a run of entries in it. */
+      if (g_strcmp0 (pb_imap_client_get_selected (client), remote) != 0
+          || selected_readonly)
+        {
+          if (!pb_imap_client_select (client, remote, FALSE, 0, 0, NULL, NULL, &mailbox,
+                                      cancellable, &local_error))
+            {
+              if (g_error_matches (local_error, PB_IMAP_ERROR, PB_IMAP_ERROR_NO))
+                {
+                  /* The folder is gone on the server: nothing left to apply it to. */
+                  g_warning ("%s: dropping a change to %s: %s", account,
+                             pb_folder_info_get_path (sf->info), local_error->message);
+                  pb_store_journal_remove (store, entry->id, NULL);
+                  continue;
+                }
+              g_propagate_error (error, g_steal_pointer (&local_error));
+              return FALSE;
+            }
+          selected_uidvalidity = mailbox.uidvalidity;
+          selected_readonly = FALSE;
+        }
+      if (selected_uidvalidity != entry->uidvalidity)
+        {
+          pb_store_journal_remove (store, entry->id, NULL);
+          continue;
+        }
+
+      if (g_strcmp0 (entry->op, PB_JOURNAL_OP_FLAGS) == 0)
+        {
+          g_autofree char *add = NULL;
+          g_autofree char *remove = NULL;
+
+          split_flag_changes (entry->arg, &add, &remove);
+          done = (add == NULL || pb_imap_client_uid_store (client, uid_set, add, cancellable,
+                                                           &local_error))
+                 && (remove == NULL || pb_imap_client_uid_store (client, uid_set, remove,
+                                                                 cancellable, &local_error));
+        }
+      else if (g_strcmp0 (entry->op, PB_JOURNAL_OP_MOVE) == 0)
+        {
+          PbFolderInfo *destination = find_folder_by_path (folders, entry->arg);
+
+          if (destination == NULL)
+            g_set_error (&local_error, PB_IMAP_ERROR, PB_IMAP_ERROR_NO,
+                         _("The folder “%s” no longer exists"), entry->arg);
+          done = destination != NULL
+                 && pb_imap_client_uid_move (client, uid_set,
+                                             pb_folder_info_get_remote_name (destination),
+                                             cancellable, &local_error);
+        }
+      else if (g_strcmp0 (entry->op, PB_JOURNAL_OP_EXPUNGE) == 0)
+        {
+          done = pb_imap_client_uid_store (client, uid_set, "+FLAGS.SILENT (\\Deleted)",
+                                           cancellable, &local_error)
+                 && pb_imap_client_uid_expunge (client, uid_set, cancellable, &local_error);
+        }
+      else
+        g_warning ("%s: unknown journal operation “%s” dropped", account, entry->op);
+
+      if (!done)
+        {
+          /* The server refused (NO/BAD): roll back by letting the next sync restore the
+           * server's state, and tell the user. A lost connection keeps the entry. */
+          if (g_error_matches (local_error, PB_IMAP_ERROR, PB_IMAP_ERROR_NO)
+              || g_error_matches (local_error, PB_IMAP_ERROR, PB_IMAP_ERROR_BAD)
+              || g_error_matches (local_error, PB_IMAP_ERROR, PB_IMAP_ERROR_UNSUPPORTED))
+            {
+              g_warning ("%s: the server refused a change in %s: %s", account,
+                         pb_folder_info_get_path (sf->info), local_error->message);
+              force_full_rescan (store, entry->folder_id);
+              pb_store_journal_remove (store, entry->id, NULL);
+              continue;
+            }
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      if (!pb_store_journal_remove (store, entry->id, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * pb_imap_sync_account:
+ *
+ * One full pass: the journal first (the user's changes win over an older server state), then
+ * the folder list, then every folder, the inbox first.
+ */
+gboolean
+pb_imap_sync_account (PbImapClient        *client,
+                      PbStore             *store,
+                      const char          *account,
+                      PbSyncProgressFunc   progress,
+                      gpointer             user_data,
+                      GCancellable        *cancellable,
+                      GError             **error)
+{
+  g_autoptr(GPtrArray) folders = NULL;
+  g_autoptr(GPtrArray) paths = g_ptr_array_new ();
+
+  if (!pb_imap_client_enable (client, cancellable, error))
+    return FALSE;
+  if (!pb_imap_sync_replay (client, store, account, cancellable, error))
+    return FALSE;
+
+  folders = pb_imap_client_list_folders (client, cancellable, error);
+  if (folders == NULL)
+    return FALSE;
+  for (guint i = 0; i < folders->len; i++)
+    {
+      PbFolderInfo *folder = g_ptr_array_index (folders, i);
+
+      g_ptr_array_add (paths, (gpointer) pb_folder_info_get_path (folder));
+      if (pb_store_ensure_folder (store, account, folder, error) == 0)
+        return FALSE;
+    }
+  g_ptr_array_add (paths, NULL);
+  if (!pb_store_remove_folders_except (store, account, (const char * const *) paths->pdata,
+                                       error))
+    return FALSE;
+
+  for (guint i = 0; i < folders->len; i++)
+    {
+      PbFolderInfo *folder = g_ptr_array_index (folders, i);
+
+      if (!pb_folder_info_get_selectable (folder))
+        continue;
+      if (!pb_imap_sync_folder (client, store, account, folder, progress, user_data, cancellable,
+                                error))
+        return FALSE;
+    }
+  return TRUE;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "pb-store.h"
+
+G_BEGIN_DECLS
+
+/*
+ * What the user does to messages, applied to the local store at once and recorded in the
+ * durable operation journal that the next sync replays to the server. The journal entry is
+ * written before the store changes: a crash in between replays a change the store does not
+ * show yet, and the sync that follows brings the store in line; the other order could lose
+ * the change.
+ */
+gboolean pb_operations_set_flags (PbStore             *store,
+                                  const char          *account,
+                                  const char          *folder,
+                                  guint32              uid,
+                                  const char * const  *add,
+                                  const char * const  *remove,
+                                  GError             **error);
+gboolean pb_operations_move      (PbStore             *store,
+                                  const char          *account,
+                                  const char          *folder,
+                                  guint32              uid,
+                                  const char          *destination,
+                                  GError             **error);
+gboolean pb_operations_delete    (PbStore             *store,
+                                  const char          *account,
+                                  const char          *folder,
+                                  guint32              uid,
+                                  GError             **error);
+char    *pb_operations_normalize_flag (const char     *flag);
+
+G_END_DECLS
