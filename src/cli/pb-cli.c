@@ -10,6 +10,8 @@
 #include <glib/gi18n.h>
 
 #include <gmime/gmime.h>
+#include <glib-unix.h>
+#include <signal.h>
 
 #include "pb-connection.h"
 #include "pb-engine.h"
@@ -450,15 +452,36 @@ typedef struct {
   GAsyncResult *result;
 } SyncJob;
 
+static gboolean
+stop_watching_cb (gpointer user_data)
+{
+  g_cancellable_cancel (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
 static int
 cmd_sync (int    argc,
           char **argv)
 {
+  gboolean watch = FALSE;
+  const GOptionEntry entries[] = {
+    { "watch", 0, 0, G_OPTION_ARG_NONE, &watch,
+      N_("Keep running: wait for new mail (IDLE) and sync it, until interrupted"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (_("[NAME…] — download mail"));
   g_autoptr(GError) error = NULL;
   g_autoptr(PbAccountManager) manager = NULL;
   g_autoptr(PbStore) store = NULL;
   g_autoptr(GArray) jobs = g_array_new (FALSE, TRUE, sizeof (SyncJob));
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  guint sigint = 0, sigterm = 0;
   int status = EXIT_OK;
+
+  g_option_context_set_summary (context, "sync");
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error (context, "%s", error->message);
 
   manager = load_accounts (&error);
   if (manager == NULL)
@@ -483,6 +506,13 @@ cmd_sync (int    argc,
         g_array_append_val (jobs, job);
       }
 
+  if (watch)
+    {
+      /* Ctrl+C and SIGTERM end the watch cleanly: IDLE is left with DONE, state is saved. */
+      sigint = g_unix_signal_add (SIGINT, stop_watching_cb, cancellable);
+      sigterm = g_unix_signal_add (SIGTERM, stop_watching_cb, cancellable);
+    }
+
   /* All accounts at once, each on its own worker thread. */
   for (guint i = 0; i < jobs->len; i++)
     {
@@ -495,23 +525,35 @@ cmd_sync (int    argc,
                          pb_account_get_name (job->account));
           continue;
         }
-      pb_remote_store_sync_async (remote, store, sync_progress_cb, NULL, NULL, store_result_cb,
-                                  &job->result);
+      if (watch)
+        pb_remote_store_watch_async (remote, store, sync_progress_cb, NULL, cancellable,
+                                     store_result_cb, &job->result);
+      else
+        pb_remote_store_sync_async (remote, store, sync_progress_cb, NULL, cancellable,
+                                    store_result_cb, &job->result);
     }
   for (guint i = 0; i < jobs->len; i++)
     {
       SyncJob *job = &g_array_index (jobs, SyncJob, i);
       PbRemoteStore *remote = pb_account_get_remote_store (job->account);
       g_autoptr(GError) job_error = NULL;
+      gboolean ok;
 
       if (remote == NULL)
         continue;
-      if (!pb_remote_store_sync_finish (remote, wait_for (&job->result), &job_error))
+      wait_for (&job->result);
+      ok = watch ? pb_remote_store_watch_finish (remote, job->result, &job_error)
+                 : pb_remote_store_sync_finish (remote, job->result, &job_error);
+      if (!ok)
         status = fail ("%s: %s", pb_account_get_name (job->account), job_error->message);
-      else
+      else if (!watch)
         fprintf (stderr, _("%s: synchronised\n"), pb_account_get_name (job->account));
       g_clear_object (&job->result);
     }
+  if (sigint)
+    g_source_remove (sigint);
+  if (sigterm)
+    g_source_remove (sigterm);
   return status;
 }
 
@@ -910,7 +952,8 @@ print_help (FILE *out)
              "  account list\n"
              "  account remove NAME\n"
              "  folders NAME            one folder per line, levels separated by “/”\n"
-             "  sync [NAME…]            download new mail and changes (all accounts at once)\n"
+             "  sync [--watch] [NAME…]  download new mail and changes (all accounts at once);\n"
+             "                          --watch keeps waiting for new mail until Ctrl+C\n"
              "  list NAME FOLDER [--json]\n"
              "  show NAME FOLDER UID [--raw]\n"
              "  flag NAME FOLDER UID +FLAG|-FLAG…   e.g. +seen -flagged +$Work\n"

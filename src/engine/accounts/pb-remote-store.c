@@ -75,3 +75,28 @@ pb_remote_store_sync_finish (PbRemoteStore  *self,
   g_return_val_if_fail (PB_IS_REMOTE_STORE (self), FALSE);
   return PB_REMOTE_STORE_GET_IFACE (self)->sync_finish (self, result, error);
 }
+
+void
+pb_remote_store_watch_async (PbRemoteStore       *self,
+                             PbStore             *store,
+                             PbSyncProgressFunc   progress,
+                             gpointer             progress_data,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_return_if_fail (PB_IS_REMOTE_STORE (self));
+  g_return_if_fail (PB_IS_STORE (store));
+  g_return_if_fail (G_IS_CANCELLABLE (cancellable));
+  PB_REMOTE_STORE_GET_IFACE (self)->watch_async (self, store, progress, progress_data,
+                                                 cancellable, callback, user_data);
+}
+
+gboolean
+pb_remote_store_watch_finish (PbRemoteStore  *self,
+                              GAsyncResult   *result,
+                              GError        **error)
+{
+  g_return_val_if_fail (PB_IS_REMOTE_STORE (self), FALSE);
+  return PB_REMOTE_STORE_GET_IFACE (self)->watch_finish (self, result, error);
+}

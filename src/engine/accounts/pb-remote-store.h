@@ -56,6 +56,20 @@ struct _PbRemoteStoreInterface
   gboolean   (*sync_finish)         (PbRemoteStore        *self,
                                      GAsyncResult         *result,
                                      GError              **error);
+
+  /* Syncs, then keeps @store up to date (IDLE on the inbox, or polling), reconnecting with
+   * backoff after network errors, until @cancellable is cancelled. Fails only for errors
+   * that waiting cannot fix, such as a rejected password. */
+  void       (*watch_async)         (PbRemoteStore        *self,
+                                     PbStore              *store,
+                                     PbSyncProgressFunc    progress,
+                                     gpointer              progress_data,
+                                     GCancellable         *cancellable,
+                                     GAsyncReadyCallback   callback,
+                                     gpointer              user_data);
+  gboolean   (*watch_finish)        (PbRemoteStore        *self,
+                                     GAsyncResult         *result,
+                                     GError              **error);
 };
 
 void       pb_remote_store_check_async         (PbRemoteStore        *self,
@@ -81,6 +95,17 @@ void       pb_remote_store_sync_async          (PbRemoteStore        *self,
                                                 GAsyncReadyCallback   callback,
                                                 gpointer              user_data);
 gboolean   pb_remote_store_sync_finish         (PbRemoteStore        *self,
+                                                GAsyncResult         *result,
+                                                GError              **error);
+
+void       pb_remote_store_watch_async         (PbRemoteStore        *self,
+                                                PbStore              *store,
+                                                PbSyncProgressFunc    progress,
+                                                gpointer              progress_data,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data);
+gboolean   pb_remote_store_watch_finish        (PbRemoteStore        *self,
                                                 GAsyncResult         *result,
                                                 GError              **error);
 

@@ -92,6 +92,11 @@ gboolean      pb_imap_client_append           (PbImapClient        *self,
                                                GCancellable        *cancellable,
                                                GError             **error);
 const char   *pb_imap_client_get_selected     (PbImapClient        *self);
+gboolean      pb_imap_client_idle             (PbImapClient        *self,
+                                               guint                seconds,
+                                               gboolean            *out_changed,
+                                               GCancellable        *cancellable,
+                                               GError             **error);
 char         *pb_imap_quote_string            (const char          *s);
 char         *pb_imap_uid_set_from_array      (const guint32       *uids,
                                                guint                n_uids);

@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include "pb-connection.h"
 #include "pb-imap-client.h"
 #include "pb-imap-store.h"
 #include "pb-imap-sync.h"
@@ -204,9 +205,98 @@ pb_imap_store_sync_finish (PbRemoteStore  *store,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+/* Errors that waiting cannot fix: the user has to act. */
+static gboolean
+is_permanent (const GError *error)
+{
+  return g_error_matches (error, PB_IMAP_ERROR, PB_IMAP_ERROR_AUTHENTICATION_FAILED)
+         || g_error_matches (error, PB_IMAP_ERROR, PB_IMAP_ERROR_STARTTLS_UNAVAILABLE)
+         || g_error_matches (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_CERTIFICATE)
+         || g_error_matches (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_STARTTLS_INJECTION)
+         || error->domain == PB_CREDENTIALS_ERROR
+         || error->domain == PB_STORE_ERROR;
+}
+
+static void
+watch_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  PbImapStore *self = source_object;
+  SyncData *data = task_data;
+  guint backoff = 0;
+
+  while (!g_cancellable_is_cancelled (cancellable))
+    {
+      g_autoptr(PbImapClient) client = NULL;
+      g_autoptr(GError) error = NULL;
+
+      client = open_session (self, cancellable, &error);
+      if (client != NULL
+          && pb_imap_sync_account (client, data->store, self->account, data->progress,
+                                   data->progress_data, cancellable, &error))
+        {
+          backoff = 0;
+          pb_imap_sync_idle_inbox (client, data->store, self->account, data->progress,
+                                   data->progress_data, cancellable, &error);
+        }
+      if (client != NULL)
+        pb_imap_client_logout (client, NULL);
+      if (g_cancellable_is_cancelled (cancellable))
+        break;
+      if (error != NULL && is_permanent (error))
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+
+      /* Reconnect after 1, 2, 4 … seconds, at most 5 minutes apart. */
+      backoff = backoff == 0 ? 1 : MIN (backoff * 2, 300);
+      g_message ("%s: %s; trying again in %u s", self->account,
+                 error ? error->message : "disconnected", backoff);
+      for (guint i = 0; i < backoff * 4 && !g_cancellable_is_cancelled (cancellable); i++)
+        g_usleep (G_USEC_PER_SEC / 4);
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+pb_imap_store_watch_async (PbRemoteStore       *store,
+                           PbStore             *local,
+                           PbSyncProgressFunc   progress,
+                           gpointer             progress_data,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (store, cancellable, callback, user_data);
+  SyncData *data = g_new0 (SyncData, 1);
+
+  data->store = g_object_ref (local);
+  data->progress = progress;
+  data->progress_data = progress_data;
+  g_task_set_source_tag (task, pb_imap_store_watch_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) sync_data_free);
+  /* Cancelling is the normal way to stop watching: finish with success then. */
+  g_task_set_check_cancellable (task, FALSE);
+  g_task_run_in_thread (task, watch_thread);
+}
+
+static gboolean
+pb_imap_store_watch_finish (PbRemoteStore  *store,
+                            GAsyncResult   *result,
+                            GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 static void
 remote_store_iface_init (PbRemoteStoreInterface *iface)
 {
+  iface->watch_async = pb_imap_store_watch_async;
+  iface->watch_finish = pb_imap_store_watch_finish;
   iface->sync_async = pb_imap_store_sync_async;
   iface->sync_finish = pb_imap_store_sync_finish;
   iface->check_async = pb_imap_store_check_async;

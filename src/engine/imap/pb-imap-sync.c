@@ -404,16 +404,54 @@ bodies_cb (PbImapResponse  *response,
   return TRUE;
 }
 
+typedef struct {
+  GArray  *uids;
+  guint32  limit;   /* a server cannot have more UIDs than messages: caps ESEARCH ranges */
+} SearchData;
+
 static gboolean
 search_cb (PbImapResponse  *response,
            gpointer         user_data,
            GError         **error)
 {
-  GArray *uids = user_data;
+  SearchData *data = user_data;
 
   if (response->status != PB_IMAP_STATUS_NONE || response->items == NULL
-      || response->items->len == 0
-      || !pb_imap_value_is_atom (g_ptr_array_index (response->items, 0), "SEARCH"))
+      || response->items->len == 0)
+    return TRUE;
+
+  if (pb_imap_value_is_atom (g_ptr_array_index (response->items, 0), "ESEARCH"))
+    {
+      /* * ESEARCH (TAG "A5") UID ALL 1:5,7 — the ALL set is missing when nothing matched. */
+      for (guint i = 1; i + 1 < response->items->len; i++)
+        {
+          PbImapValue *name = g_ptr_array_index (response->items, i);
+          PbImapValue *value = g_ptr_array_index (response->items, i + 1);
+          g_autoptr(GArray) ranges = g_array_new (FALSE, FALSE, sizeof (UidRange));
+          guint64 count = 0;
+
+          if (!pb_imap_value_is_atom (name, "ALL"))
+            continue;
+          if ((value->type != PB_IMAP_VALUE_ATOM && value->type != PB_IMAP_VALUE_NUMBER)
+              || value->str == NULL || !parse_uid_set (value->str, ranges))
+            goto malformed;
+          for (guint r = 0; r < ranges->len; r++)
+            count += (guint64) g_array_index (ranges, UidRange, r).last
+                     - g_array_index (ranges, UidRange, r).first + 1;
+          if (count > data->limit)
+            goto malformed;
+          for (guint r = 0; r < ranges->len; r++)
+            for (guint64 uid = g_array_index (ranges, UidRange, r).first;
+                 uid <= g_array_index (ranges, UidRange, r).last; uid++)
+              {
+                guint32 u = uid;
+                g_array_append_val (data->uids, u);
+              }
+        }
+      return TRUE;
+    }
+
+  if (!pb_imap_value_is_atom (g_ptr_array_index (response->items, 0), "SEARCH"))
     return TRUE;
   for (guint i = 1; i < response->items->len; i++)
     {
@@ -421,27 +459,35 @@ search_cb (PbImapResponse  *response,
       guint32 uid;
 
       if (value->type != PB_IMAP_VALUE_NUMBER || value->number == 0 || value->number > G_MAXUINT32)
-        {
-          g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_PARSE,
-                       _("The server sent a malformed SEARCH response"));
-          return FALSE;
-        }
+        goto malformed;
       uid = value->number;
-      g_array_append_val (uids, uid);
+      g_array_append_val (data->uids, uid);
     }
   return TRUE;
+
+malformed:
+  g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_PARSE,
+               _("The server sent a malformed SEARCH response"));
+  return FALSE;
 }
 
+/* The UIDs from @first up; with ESEARCH (RFC 4731) as compact ranges. */
 static GArray *
 search_uids (PbImapClient  *client,
              guint32        first,
+             guint32        exists,
              GCancellable  *cancellable,
              GError       **error)
 {
   g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
-  g_autofree char *command = g_strdup_printf ("UID SEARCH UID %u:*", MAX (first, 1));
+  g_autofree char *command = NULL;
+  SearchData data = { uids, exists + 1 };
 
-  if (!pb_imap_client_command (client, command, search_cb, uids, cancellable, error))
+  if (pb_imap_client_has_capability (client, "ESEARCH"))
+    command = g_strdup_printf ("UID SEARCH RETURN (ALL) UID %u:*", MAX (first, 1));
+  else
+    command = g_strdup_printf ("UID SEARCH UID %u:*", MAX (first, 1));
+  if (!pb_imap_client_command (client, command, search_cb, &data, cancellable, error))
     return NULL;
   return g_steal_pointer (&uids);
 }
@@ -639,7 +685,8 @@ pb_imap_sync_folder (PbImapClient        *client,
         goto out;
     }
 
-  new_uids = search_uids (client, local_uidnext ? local_uidnext : 1, cancellable, error);
+  new_uids = search_uids (client, local_uidnext ? local_uidnext : 1, mailbox.exists, cancellable,
+                          error);
   if (new_uids == NULL)
     goto out;
 
@@ -654,7 +701,7 @@ pb_imap_sync_folder (PbImapClient        *client,
           new_count++;
       if (mailbox.exists != local->len + new_count)
         {
-          present = search_uids (client, 1, cancellable, error);
+          present = search_uids (client, 1, mailbox.exists, cancellable, error);
           if (present == NULL)
             goto out;
           g_array_sort (present, compare_uid_asc);
@@ -978,6 +1025,68 @@ pb_imap_sync_account (PbImapClient        *client,
       if (!pb_folder_info_get_selectable (folder))
         continue;
       if (!pb_imap_sync_folder (client, store, account, folder, progress, user_data, cancellable,
+                                error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Servers drop idle clients after 30 minutes; RFC 2177 asks to renew before that. */
+#define IDLE_SECONDS (29 * 60)
+/* Without IDLE the inbox is polled this often. */
+#define POLL_SECONDS 120
+
+/**
+ * pb_imap_sync_idle_inbox:
+ *
+ * After a full sync: waits on the inbox with IDLE and syncs it whenever the server reports a
+ * change, until @cancellable is cancelled (returns TRUE) or the connection fails (FALSE; the
+ * caller reconnects with backoff).
+ */
+gboolean
+pb_imap_sync_idle_inbox (PbImapClient        *client,
+                         PbStore             *store,
+                         const char          *account,
+                         PbSyncProgressFunc   progress,
+                         gpointer             user_data,
+                         GCancellable        *cancellable,
+                         GError             **error)
+{
+  g_autoptr(PbFolderInfo) inbox = pb_folder_info_new ("INBOX", PB_FOLDER_ROLE_INBOX, TRUE);
+  gboolean can_idle = pb_imap_client_has_capability (client, "IDLE");
+
+  while (!g_cancellable_is_cancelled (cancellable))
+    {
+      g_autoptr(GError) local_error = NULL;
+      gboolean changed = FALSE;
+
+      /* pb_imap_sync_folder left INBOX selected (EXAMINE) when it was synced last. */
+      if (g_strcmp0 (pb_imap_client_get_selected (client), "INBOX") != 0
+          && !pb_imap_sync_folder (client, store, account, inbox, progress, user_data,
+                                   cancellable, error))
+        return FALSE;
+
+      if (can_idle)
+        {
+          if (!pb_imap_client_idle (client, IDLE_SECONDS, &changed, cancellable, &local_error))
+            {
+              if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+                return TRUE;
+              g_propagate_error (error, g_steal_pointer (&local_error));
+              return FALSE;
+            }
+        }
+      else
+        {
+          /* Poll: sleep in short steps so that cancelling stays quick. */
+          for (guint i = 0; i < POLL_SECONDS * 4 && !g_cancellable_is_cancelled (cancellable); i++)
+            g_usleep (G_USEC_PER_SEC / 4);
+        }
+      if (g_cancellable_is_cancelled (cancellable))
+        return TRUE;
+      /* Also after a quiet idle period: QRESYNC makes it cheap, and it keeps NATs awake. */
+      g_debug ("%s: INBOX %s", account, changed ? "changed" : "idle period over");
+      if (!pb_imap_sync_folder (client, store, account, inbox, progress, user_data, cancellable,
                                 error))
         return FALSE;
     }

@@ -35,6 +35,13 @@ gboolean pb_imap_sync_folder       (PbImapClient        *client,
                                     gpointer             user_data,
                                     GCancellable        *cancellable,
                                     GError             **error);
+gboolean pb_imap_sync_idle_inbox  (PbImapClient        *client,
+                                    PbStore             *store,
+                                    const char          *account,
+                                    PbSyncProgressFunc   progress,
+                                    gpointer             user_data,
+                                    GCancellable        *cancellable,
+                                    GError             **error);
 gboolean pb_imap_parse_flags       (PbImapValue         *list,
                                     PbMessageFlags      *out_flags,
                                     char               **out_keywords);
