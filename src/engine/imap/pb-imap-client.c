@@ -1408,3 +1408,63 @@ pb_imap_client_idle (PbImapClient  *self,
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Cancelled"));
   return ok;
 }
+
+/* Compression pays on slow links and costs CPU on fast ones: on by default except to loopback,
+ * where it only slows things down. POSTBOTE_IMAP_COMPRESS=always|never overrides (tests and
+ * benchmarks use it). */
+static gboolean
+want_compression (PbImapClient *self)
+{
+  const char *setting = g_getenv ("POSTBOTE_IMAP_COMPRESS");
+  g_autoptr(GInetAddress) address = NULL;
+
+  if (g_strcmp0 (setting, "always") == 0)
+    return TRUE;
+  if (g_strcmp0 (setting, "never") == 0)
+    return FALSE;
+  address = g_inet_address_new_from_string (pb_service_get_host (self->service));
+  if (address != NULL && g_inet_address_get_is_loopback (address))
+    return FALSE;
+  return g_ascii_strcasecmp (pb_service_get_host (self->service), "localhost") != 0;
+}
+
+/**
+ * pb_imap_client_compress:
+ *
+ * Turns on COMPRESS=DEFLATE (RFC 4978) when the server offers it and it is wanted. Must come
+ * after authentication (RFC 4978 3) and before anything is pipelined.
+ */
+gboolean
+pb_imap_client_compress (PbImapClient  *self,
+                         GCancellable  *cancellable,
+                         GError       **error)
+{
+  g_autoptr(PbImapResponse) response = NULL;
+
+  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
+
+  if (!self->authenticated || !pb_imap_client_has_capability (self, "COMPRESS=DEFLATE")
+      || pb_connection_is_compressed (self->connection) || !want_compression (self))
+    return TRUE;
+
+  response = run_command_full (self, "COMPRESS DEFLATE", NULL, NULL, NULL, FALSE, NULL, NULL,
+                               cancellable, error);
+  if (response == NULL)
+    return FALSE;
+  if (response->status != PB_IMAP_STATUS_OK)
+    return TRUE;  /* a refusal is fine: go on uncompressed */
+  /* Bytes after the OK are compressed already and must not be read as text. */
+  if (pb_imap_parser_get_pending (self->parser) > 0)
+    {
+      self->broken = TRUE;
+      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_PARSE,
+                   _("The server sent data right after agreeing to compress"));
+      return FALSE;
+    }
+  if (!pb_connection_start_compress (self->connection, error))
+    {
+      self->broken = TRUE;
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -91,6 +91,9 @@ gboolean      pb_imap_client_append           (PbImapClient        *self,
                                                guint32             *out_uid,
                                                GCancellable        *cancellable,
                                                GError             **error);
+gboolean      pb_imap_client_compress         (PbImapClient        *self,
+                                               GCancellable        *cancellable,
+                                               GError             **error);
 const char   *pb_imap_client_get_selected     (PbImapClient        *self);
 gboolean      pb_imap_client_idle             (PbImapClient        *self,
                                                guint                seconds,

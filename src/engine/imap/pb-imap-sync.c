@@ -997,7 +997,8 @@ pb_imap_sync_account (PbImapClient        *client,
   g_autoptr(GPtrArray) folders = NULL;
   g_autoptr(GPtrArray) paths = g_ptr_array_new ();
 
-  if (!pb_imap_client_enable (client, cancellable, error))
+  if (!pb_imap_client_compress (client, cancellable, error)
+      || !pb_imap_client_enable (client, cancellable, error))
     return FALSE;
   if (!pb_imap_sync_replay (client, store, account, cancellable, error))
     return FALSE;

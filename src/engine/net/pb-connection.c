@@ -79,6 +79,11 @@ struct _PbConnection
 
   gboolean              started_tls;
 
+  /* With COMPRESS=DEFLATE (RFC 4978) input and output run through zlib; these own the
+   * converter streams that input/output then point to. */
+  GInputStream         *inflate;
+  GOutputStream        *deflate;
+
   guint8               *buffer;
   gsize                 buffer_start;
   gsize                 buffer_end;
@@ -1106,13 +1111,64 @@ pb_connection_write (PbConnection  *self,
   else if (self->tracing)
     trace_feed (self, &self->trace_out, (const guint8 *) data, length);
 
-  if (!g_output_stream_write_all (self->output, data, length, NULL, cancellable, &local_error))
+  if (!g_output_stream_write_all (self->output, data, length, NULL, cancellable, &local_error)
+      || (self->deflate != NULL
+          && !g_output_stream_flush (self->output, cancellable, &local_error)))
     {
       propagate_io_error (self, g_steal_pointer (&local_error), error);
       return FALSE;
     }
 
   return TRUE;
+}
+
+/**
+ * pb_connection_start_compress:
+ *
+ * Turns on raw DEFLATE in both directions (RFC 4978), right after the server agreed. Every
+ * write is then flushed with a zlib sync flush so that a command reaches the server whole.
+ * Fails if bytes are buffered already: they would be compressed data read as plain text.
+ */
+gboolean
+pb_connection_start_compress (PbConnection  *self,
+                              GError       **error)
+{
+  g_autoptr(GZlibDecompressor) decompressor = NULL;
+  g_autoptr(GZlibCompressor) compressor = NULL;
+
+  g_return_val_if_fail (PB_IS_CONNECTION (self), FALSE);
+
+  if (!check_connected (self, error))
+    return FALSE;
+  if (self->deflate != NULL)
+    {
+      g_set_error_literal (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_FAILED,
+                           _("Compression is already active on this connection"));
+      return FALSE;
+    }
+  if (self->buffer_end > self->buffer_start)
+    {
+      g_set_error (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_FAILED,
+                   _("The server %s sent data before compression started"), self->host);
+      return FALSE;
+    }
+
+  decompressor = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_RAW);
+  compressor = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_RAW, 6);
+  self->inflate = g_converter_input_stream_new (self->input, G_CONVERTER (decompressor));
+  self->deflate = g_converter_output_stream_new (self->output, G_CONVERTER (compressor));
+  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (self->inflate), FALSE);
+  g_filter_output_stream_set_close_base_stream (G_FILTER_OUTPUT_STREAM (self->deflate), FALSE);
+  self->input = self->inflate;
+  self->output = self->deflate;
+  return TRUE;
+}
+
+gboolean
+pb_connection_is_compressed (PbConnection *self)
+{
+  g_return_val_if_fail (PB_IS_CONNECTION (self), FALSE);
+  return self->deflate != NULL;
 }
 
 void
@@ -1123,6 +1179,9 @@ pb_connection_close (PbConnection *self)
   self->input = NULL;
   self->output = NULL;
   self->buffer_start = self->buffer_end = 0;
+  /* They do not own the streams under them (close-base-stream is off). */
+  g_clear_object (&self->inflate);
+  g_clear_object (&self->deflate);
 
   if (self->tracing)
     {

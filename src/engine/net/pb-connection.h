@@ -62,6 +62,9 @@ gboolean          pb_connection_connect                 (PbConnection        *se
 gboolean          pb_connection_start_tls               (PbConnection        *self,
                                                          GCancellable        *cancellable,
                                                          GError             **error);
+gboolean          pb_connection_start_compress          (PbConnection        *self,
+                                                         GError             **error);
+gboolean          pb_connection_is_compressed           (PbConnection        *self);
 gboolean          pb_connection_is_tls                  (PbConnection        *self);
 gsize             pb_connection_get_buffered            (PbConnection        *self);
 char             *pb_connection_read_line               (PbConnection        *self,
