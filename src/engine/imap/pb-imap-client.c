@@ -408,6 +408,10 @@ pb_imap_client_connect (PbImapClient  *self,
     PbImapParserLimits limits = { 0 };
 
     limits.max_line = 8 * 1024 * 1024;
+    /* Exchange allows messages of 150 MB; a literal is held in memory until it is written
+     * to the store (streaming literals to disk is still to do), so allow 256 MiB rather
+     * than leave such a message stuck on the server forever. */
+    limits.max_literal = 256 * 1024 * 1024;
     self->parser = pb_imap_parser_new (&limits);
   }
   self->connection = pb_connection_new_for_service (self->service);
