@@ -28,6 +28,9 @@ struct _PbImapClient
   gboolean       broken;         /* a protocol error happened; the session cannot go on */
   gboolean       condstore;      /* CONDSTORE enabled (RFC 7162) */
   gboolean       qresync;        /* QRESYNC enabled (RFC 7162) */
+  gboolean       utf8;           /* UTF8=ACCEPT enabled (RFC 6855): names are UTF-8 */
+  char          *namespace_prefix; /* personal namespace, e.g. "INBOX." on Courier */
+  char           namespace_delimiter;
   char          *selected;       /* mailbox selected, or NULL */
   char          *bye_text;
 };
@@ -55,6 +58,7 @@ pb_imap_client_finalize (GObject *object)
   g_clear_pointer (&self->parser, pb_imap_parser_free);
   g_hash_table_unref (self->capabilities);
   g_free (self->selected);
+  g_free (self->namespace_prefix);
   g_free (self->bye_text);
 
   G_OBJECT_CLASS (pb_imap_client_parent_class)->finalize (object);
@@ -524,6 +528,90 @@ pb_imap_quote_string (const char *s)
   return g_string_free (out, FALSE);
 }
 
+/* A mailbox name for a command: with UTF8=ACCEPT, UTF-8 may go inside a quoted string. */
+static char *
+quote_mailbox (PbImapClient *self,
+               const char   *name)
+{
+  GString *out;
+
+  if (!self->utf8)
+    return pb_imap_quote_string (name);
+  if (!g_utf8_validate (name, -1, NULL))
+    return NULL;
+  out = g_string_new ("\"");
+  for (const char *p = name; *p; p++)
+    {
+      if (*p == '\r' || *p == '\n')
+        {
+          g_string_free (out, TRUE);
+          return NULL;
+        }
+      if (*p == '"' || *p == '\\')
+        g_string_append_c (out, '\\');
+      g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+  return g_string_free (out, FALSE);
+}
+
+static gboolean
+namespace_cb (PbImapResponse  *response,
+              gpointer         user_data,
+              GError         **error)
+{
+  PbImapClient *self = user_data;
+  PbImapValue *personal, *first, *prefix, *delimiter;
+
+  if (response->items == NULL || response->items->len < 2
+      || !pb_imap_value_is_atom (g_ptr_array_index (response->items, 0), "NAMESPACE"))
+    return TRUE;
+  personal = g_ptr_array_index (response->items, 1);
+  if (personal->type != PB_IMAP_VALUE_LIST || personal->list->len == 0)
+    return TRUE;
+  first = g_ptr_array_index (personal->list, 0);
+  if (first->type != PB_IMAP_VALUE_LIST || first->list->len < 2)
+    return TRUE;
+  prefix = g_ptr_array_index (first->list, 0);
+  delimiter = g_ptr_array_index (first->list, 1);
+  if (prefix->type != PB_IMAP_VALUE_STRING)
+    return TRUE;
+  g_free (self->namespace_prefix);
+  self->namespace_prefix = g_strdup (prefix->str);
+  self->namespace_delimiter = delimiter->type == PB_IMAP_VALUE_STRING && delimiter->len == 1
+                              ? delimiter->str[0] : '\0';
+  return TRUE;
+}
+
+/* After login: say who we are (some providers require ID, RFC 2971) and learn the personal
+ * namespace, so that "INBOX." prefixes can be hidden. Failures here change nothing. */
+static gboolean
+after_login (PbImapClient  *self,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  g_autoptr(PbImapResponse) response = NULL;
+
+  if (pb_imap_client_has_capability (self, "ID"))
+    {
+      g_autofree char *command = g_strdup_printf ("ID (\"name\" \"Postbote\" \"version\" \"%s\")",
+                                                  PACKAGE_VERSION);
+      response = run_command_full (self, command, NULL, NULL, NULL, FALSE, NULL, NULL,
+                                   cancellable, error);
+      if (response == NULL)
+        return FALSE;
+      g_clear_pointer (&response, pb_imap_response_free);
+    }
+  if (pb_imap_client_has_capability (self, "NAMESPACE"))
+    {
+      response = run_command_full (self, "NAMESPACE", NULL, NULL, NULL, FALSE, namespace_cb,
+                                   self, cancellable, error);
+      if (response == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 set_auth_error (PbImapClient    *self,
                 PbImapResponse  *response,
@@ -620,10 +708,11 @@ pb_imap_client_authenticate (PbImapClient  *self,
   self->authenticated = TRUE;
 
   /* Capabilities often grow after login (RFC 3501 7.1): ask again unless the OK told us. */
-  if (response->code == NULL || response->code->len == 0
-      || !pb_imap_value_is_atom (g_ptr_array_index (response->code, 0), "CAPABILITY"))
-    return command_ok (self, "CAPABILITY", NULL, cancellable, error);
-  return TRUE;
+  if ((response->code == NULL || response->code->len == 0
+       || !pb_imap_value_is_atom (g_ptr_array_index (response->code, 0), "CAPABILITY"))
+      && !command_ok (self, "CAPABILITY", NULL, cancellable, error))
+    return FALSE;
+  return after_login (self, cancellable, error);
 }
 
 static PbFolderRole
@@ -683,6 +772,7 @@ static PbFolderInfo *
 folder_from_list_response (PbImapResponse  *response,
                            gboolean         utf8,
                            gboolean         special_use,
+                           const char      *prefix,
                            GError         **error)
 {
   PbImapValue *attributes, *delimiter, *mailbox;
@@ -728,6 +818,14 @@ folder_from_list_response (PbImapResponse  *response,
     {
       g_free (name);
       name = g_strdup ("INBOX");
+    }
+  /* Servers like Courier keep every folder under "INBOX.": show "INBOX.Sent" as "Sent". */
+  else if (prefix != NULL && *prefix != '\0' && g_str_has_prefix (name, prefix)
+           && name[strlen (prefix)] != '\0')
+    {
+      char *stripped = g_strdup (name + strlen (prefix));
+      g_free (name);
+      name = stripped;
     }
 
   if (delimiter->type == PB_IMAP_VALUE_STRING && delimiter->str[0] != '/')
@@ -837,7 +935,8 @@ pb_imap_client_list_folders (PbImapClient  *self,
       if (response->items->len == 0
           || !pb_imap_value_is_atom (g_ptr_array_index (response->items, 0), "LIST"))
         continue;
-      folder = folder_from_list_response (response, FALSE, special_use, error);
+      folder = folder_from_list_response (response, self->utf8, special_use,
+                                          self->namespace_prefix, error);
       if (folder == NULL)
         return NULL;
       /* A server listing a folder twice must not make it appear twice. */
@@ -928,6 +1027,8 @@ enabled_cb (PbImapResponse  *response,
         self->condstore = TRUE;
       else if (pb_imap_value_is_atom (value, "QRESYNC"))
         self->qresync = self->condstore = TRUE;  /* QRESYNC implies CONDSTORE (RFC 7162 3.2.3) */
+      else if (pb_imap_value_is_atom (value, "UTF8=ACCEPT"))
+        self->utf8 = TRUE;
     }
   return TRUE;
 }
@@ -955,6 +1056,8 @@ pb_imap_client_enable (PbImapClient  *self,
     g_string_append (command, " QRESYNC");
   if (pb_imap_client_has_capability (self, "CONDSTORE"))
     g_string_append (command, " CONDSTORE");
+  if (pb_imap_client_has_capability (self, "UTF8=ACCEPT"))
+    g_string_append (command, " UTF8=ACCEPT");
   if (command->len == strlen ("ENABLE"))
     return TRUE;
   return pb_imap_client_command (self, command->str, enabled_cb, self, cancellable, error);
@@ -1050,7 +1153,7 @@ pb_imap_client_select (PbImapClient        *self,
   memset (out_mailbox, 0, sizeof *out_mailbox);
   g_clear_pointer (&self->selected, g_free);
 
-  quoted = pb_imap_quote_string (mailbox);
+  quoted = quote_mailbox (self, mailbox);
   if (quoted == NULL)
     {
       g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_FAILED, _("Invalid folder name"));
@@ -1140,7 +1243,7 @@ pb_imap_client_uid_move (PbImapClient  *self,
                          GCancellable  *cancellable,
                          GError       **error)
 {
-  g_autofree char *quoted = pb_imap_quote_string (destination);
+  g_autofree char *quoted = quote_mailbox (self, destination);
   g_autofree char *command = NULL;
 
   g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
@@ -1183,7 +1286,7 @@ pb_imap_client_append (PbImapClient  *self,
                        GCancellable  *cancellable,
                        GError       **error)
 {
-  g_autofree char *quoted = pb_imap_quote_string (mailbox);
+  g_autofree char *quoted = quote_mailbox (self, mailbox);
   g_autofree char *command = NULL;
   g_autofree char *trace = NULL;
   g_autoptr(GByteArray) literal = g_byte_array_new ();

@@ -260,6 +260,8 @@ typedef struct {
   /* New-message chunk being collected. */
   GPtrArray          *summaries;
   GPtrArray          *bodies;       /* GBytes, parallel to summaries */
+  GArray             *body_uids;    /* known messages whose bodies came in this chunk */
+  GPtrArray          *body_only;    /* GBytes, parallel to body_uids */
   gsize               chunk_bytes;
   guint               done;
   guint               total;
@@ -275,6 +277,8 @@ folder_sync_clear (FolderSync *fs)
   g_clear_pointer (&fs->known, g_hash_table_unref);
   g_clear_pointer (&fs->summaries, g_ptr_array_unref);
   g_clear_pointer (&fs->bodies, g_ptr_array_unref);
+  g_clear_pointer (&fs->body_uids, g_array_unref);
+  g_clear_pointer (&fs->body_only, g_ptr_array_unref);
 }
 
 static void
@@ -326,21 +330,37 @@ static gboolean
 flush_chunk (FolderSync  *fs,
              GError     **error)
 {
+  if (fs->body_uids->len > 0)
+    {
+      guint stored = 0;
+
+      if (!pb_store_set_bodies (fs->store, fs->folder_id, (guint32 *) fs->body_uids->data,
+                                (GBytes * const *) fs->body_only->pdata, fs->body_uids->len,
+                                &stored, error))
+        return FALSE;
+      fs->done += fs->body_uids->len;
+      g_array_set_size (fs->body_uids, 0);
+      g_ptr_array_set_size (fs->body_only, 0);
+      fs->chunk_bytes = 0;
+    }
   if (fs->summaries->len == 0)
     return TRUE;
 
-  /* Rows first (the list shows them at once), then each body durably. A crash in between
-   * leaves rows without bodies, which step 4 of the next run fills in. */
+  /* Rows first (the list shows them at once), then the bodies durably, with one flush for
+   * the whole chunk. A crash in between leaves rows without bodies, which step 4 of the next
+   * run fills in. */
   if (!pb_store_add_messages (fs->store, fs->folder_id, fs->summaries, error))
     return FALSE;
-  for (guint i = 0; i < fs->summaries->len; i++)
-    {
-      PbMessageSummary *summary = g_ptr_array_index (fs->summaries, i);
-      GBytes *body = g_ptr_array_index (fs->bodies, i);
+  {
+    g_autofree guint32 *uids = g_new (guint32, fs->summaries->len);
+    guint stored = 0;
 
-      if (body != NULL && !pb_store_set_body (fs->store, fs->folder_id, summary->uid, body, error))
-        return FALSE;
-    }
+    for (guint i = 0; i < fs->summaries->len; i++)
+      uids[i] = ((PbMessageSummary *) g_ptr_array_index (fs->summaries, i))->uid;
+    if (!pb_store_set_bodies (fs->store, fs->folder_id, uids, (GBytes * const *) fs->bodies->pdata,
+                              fs->summaries->len, &stored, error))
+      return FALSE;
+  }
   fs->done += fs->summaries->len;
   g_ptr_array_set_size (fs->summaries, 0);
   g_ptr_array_set_size (fs->bodies, 0);
@@ -378,10 +398,13 @@ bodies_cb (PbImapResponse  *response,
   raw = g_bytes_new (item.body->str, item.body->len);
   if (g_hash_table_contains (fs->known, GUINT_TO_POINTER (item.uid)))
     {
-      /* A known message without its body yet: store just the body. */
-      if (!pb_store_set_body (fs->store, fs->folder_id, item.uid, raw, error))
-        return FALSE;
-      fs->done++;
+      /* A known message without its body yet (an earlier run was interrupted): batch the
+       * bodies too, with one flush per chunk. */
+      g_array_append_val (fs->body_uids, item.uid);
+      g_ptr_array_add (fs->body_only, g_steal_pointer (&raw));
+      fs->chunk_bytes += item.body->len;
+      if (fs->body_uids->len >= CHUNK_MESSAGES || fs->chunk_bytes >= CHUNK_BYTES)
+        return flush_chunk (fs, error);
       return TRUE;
     }
 
@@ -624,6 +647,8 @@ pb_imap_sync_folder (PbImapClient        *client,
   fs.known = g_hash_table_new (NULL, NULL);
   fs.summaries = g_ptr_array_new_with_free_func ((GDestroyNotify) pb_message_summary_free);
   fs.bodies = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  fs.body_uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  fs.body_only = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
 
   fs.folder_id = pb_store_ensure_folder (store, account, folder, error);
   if (fs.folder_id == 0

@@ -1,0 +1,781 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "pb-store"
+
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pb-store-private.h"
+
+/*
+ * PbStore keeps one profile's mail on disk: an SQLite index (DIR/store.sqlite3, WAL mode) and
+ * every downloaded message as its own file under DIR/messages/<folder id>/.
+ *
+ * Threads. Sync runs one worker thread per account and the UI reads through GTask threads, so
+ * every function here may be called from any thread. All writes share one connection and take
+ * write_lock for the length of one transaction: SQLite allows one writer at a time anyway, and
+ * queueing writers on a mutex in-process means they never see SQLITE_BUSY from each other (the
+ * busy timeout is only for another process, such as postbote-cli beside the app). Reads use a
+ * pool of read-only connections instead of the writer's: in WAL mode they read a consistent
+ * snapshot beside a running write transaction, so a 10,000-message insert of one account's
+ * sync never stalls the message list or another account's lookups. Each connection belongs to
+ * one thread at a time, so they are opened with SQLITE_OPEN_NOMUTEX.
+ *
+ * Durability. The index runs with synchronous=NORMAL: a power cut may lose the last commits
+ * but never corrupts the database, and what is lost is refetched by the next sync. Writes
+ * that are not recoverable from a server (message bodies, which POP3 deletes on the server
+ * afterwards, and the offline journal) commit with synchronous=FULL, which also makes every
+ * earlier commit durable, because the WAL is written in order.
+ *
+ * Crashes between a file operation and the commit that goes with it are repaired at the next
+ * open: body files are written and renamed into place before the row points at them, and
+ * unlinked only after the row is gone, so the repair only has to delete files nobody points
+ * at and forget paths whose file is missing. Another process may have the store open (the CLI
+ * beside the app); a shared flock() on DIR/store.lock tells us, and repair runs only when we
+ * are alone, because a file of the other process could be between its rename and its commit.
+ */
+
+#define BUSY_TIMEOUT_MS 10000
+#define MAX_IDLE_READERS 4
+
+/* Each step is applied in its own transaction together with PRAGMA user_version = <index + 1>.
+ * Never edit a step that has shipped; add a new one. */
+static const char * const migrations[] = {
+  /* 1: the first schema */
+  "CREATE TABLE folders ("
+  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  account TEXT NOT NULL,"
+  "  path TEXT NOT NULL,"
+  "  remote_name TEXT,"
+  "  role INTEGER NOT NULL DEFAULT 8,"
+  "  selectable INTEGER NOT NULL DEFAULT 1,"
+  "  uidvalidity INTEGER NOT NULL DEFAULT 0,"
+  "  uidnext INTEGER NOT NULL DEFAULT 0,"
+  "  highestmodseq INTEGER NOT NULL DEFAULT 0,"
+  "  UNIQUE (account, path)"
+  ");"
+  "CREATE TABLE messages ("
+  "  id INTEGER PRIMARY KEY,"
+  "  folder_id INTEGER NOT NULL REFERENCES folders (id) ON DELETE CASCADE,"
+  "  uid INTEGER NOT NULL,"
+  "  flags INTEGER NOT NULL DEFAULT 0,"
+  "  keywords TEXT,"
+  "  modseq INTEGER NOT NULL DEFAULT 0,"
+  "  size INTEGER NOT NULL DEFAULT 0,"
+  "  internaldate INTEGER NOT NULL DEFAULT 0,"
+  "  date INTEGER NOT NULL DEFAULT 0,"
+  "  subject TEXT,"
+  "  from_name TEXT,"
+  "  from_addr TEXT,"
+  "  to_list TEXT,"
+  "  cc_list TEXT,"
+  "  message_id TEXT,"
+  "  in_reply_to TEXT,"
+  "  refs TEXT,"
+  "  preview TEXT,"
+  "  has_attachment INTEGER NOT NULL DEFAULT 0,"
+  "  body_path TEXT,"
+  "  UNIQUE (folder_id, uid)"
+  ");"
+  /* Scanned backwards for "newest first", which also orders equal dates by id, newest first,
+   * so that paging is stable. */
+  "CREATE INDEX messages_folder_date ON messages (folder_id, date);"
+  "CREATE INDEX messages_message_id ON messages (message_id);"
+  /* Small once bodies are fetched; makes "what is left to download" cheap. */
+  "CREATE INDEX messages_without_body ON messages (folder_id, uid) WHERE body_path IS NULL;"
+  "CREATE INDEX messages_unread ON messages (folder_id) WHERE (flags & 1) = 0;"
+  /* A full-text table with its own copy of the text: SQLite 3.40 cannot delete from a
+   * contentless table without the old text, and the body text lives nowhere else. Trigrams
+   * find substrings in any script, including Japanese without spaces. Rows are added and
+   * changed from C (see pb-store-messages.c for why not by triggers); only removal is a
+   * trigger, so that ON DELETE CASCADE of a folder cleans up too. */
+  "CREATE VIRTUAL TABLE messages_fts USING fts5 ("
+  "  subject, sender, recipients, body, tokenize = 'trigram'"
+  ");"
+  "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN"
+  "  DELETE FROM messages_fts WHERE rowid = old.id;"
+  "END;"
+  /* Not tied to folders by a foreign key: an entry about a folder that is gone still has to
+   * be seen (and dropped) by the sync that replays it. */
+  "CREATE TABLE journal ("
+  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  account TEXT NOT NULL,"
+  "  op TEXT NOT NULL,"
+  "  folder_id INTEGER NOT NULL DEFAULT 0,"
+  "  uidvalidity INTEGER NOT NULL DEFAULT 0,"
+  "  uid INTEGER NOT NULL DEFAULT 0,"
+  "  arg TEXT,"
+  "  created INTEGER NOT NULL"
+  ");"
+  "CREATE INDEX journal_account ON journal (account, id);",
+};
+
+G_DEFINE_FINAL_TYPE (PbStore, pb_store, G_TYPE_OBJECT)
+
+/* Connections */
+
+static void
+finalize_statement (gpointer stmt)
+{
+  sqlite3_finalize (stmt);
+}
+
+static void
+db_close (PbStoreDb *db)
+{
+  if (db == NULL)
+    return;
+
+  /* Finalizes every cached statement, so the close below really closes. */
+  g_clear_pointer (&db->statements, g_hash_table_unref);
+  if (db->db != NULL)
+    sqlite3_close (db->db);
+  g_free (db);
+}
+
+static PbStoreDb *
+db_open (const char  *path,
+         gboolean     read_only,
+         GError     **error)
+{
+  PbStoreDb *db = g_new0 (PbStoreDb, 1);
+  int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_PRIVATECACHE;
+  int rc;
+
+  flags |= read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  db->statements = g_hash_table_new_full (NULL, NULL, NULL, finalize_statement);
+  rc = sqlite3_open_v2 (path, &db->db, flags, NULL);
+  if (rc != SQLITE_OK)
+    {
+      pb_store_set_sqlite_error (error, db->db, rc, path);
+      db_close (db);
+      return NULL;
+    }
+  sqlite3_extended_result_codes (db->db, TRUE);
+  sqlite3_busy_timeout (db->db, BUSY_TIMEOUT_MS);
+  return db;
+}
+
+sqlite3_stmt *
+pb_store_db_prepare (PbStoreDb   *db,
+                     const char  *sql,
+                     GError     **error)
+{
+  sqlite3_stmt *stmt = g_hash_table_lookup (db->statements, sql);
+  int rc;
+
+  if (stmt != NULL)
+    {
+      sqlite3_reset (stmt);
+      sqlite3_clear_bindings (stmt);
+      return stmt;
+    }
+
+  rc = sqlite3_prepare_v3 (db->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    {
+      pb_store_set_sqlite_error (error, db->db, rc, sql);
+      return NULL;
+    }
+  g_hash_table_insert (db->statements, (gpointer) sql, stmt);
+  return stmt;
+}
+
+gboolean
+pb_store_db_exec (PbStoreDb   *db,
+                  const char  *sql,
+                  GError     **error)
+{
+  int rc = sqlite3_exec (db->db, sql, NULL, NULL, NULL);
+
+  if (rc != SQLITE_OK)
+    {
+      pb_store_set_sqlite_error (error, db->db, rc, sql);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Runs a cached statement that returns nothing. */
+static gboolean
+db_run (PbStoreDb   *db,
+        const char  *sql,
+        GError     **error)
+{
+  sqlite3_stmt *stmt = pb_store_db_prepare (db, sql, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  rc = sqlite3_step (stmt);
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    {
+      pb_store_set_sqlite_error (error, db->db, rc, sql);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A statement left stepped but not reset keeps its read snapshot and would hold back WAL
+ * checkpoints, so every connection is swept before it is handed back. */
+static void
+db_reset_all (PbStoreDb *db)
+{
+  sqlite3_stmt *stmt = NULL;
+
+  while ((stmt = sqlite3_next_stmt (db->db, stmt)) != NULL)
+    if (sqlite3_stmt_busy (stmt))
+      sqlite3_reset (stmt);
+}
+
+static gboolean
+db_get_int (PbStoreDb   *db,
+            const char  *sql,
+            gint64      *value,
+            GError     **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (db->db, sql, -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    {
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_ROW)
+        *value = sqlite3_column_int64 (stmt, 0);
+    }
+  if (rc != SQLITE_ROW)
+    pb_store_set_sqlite_error (error, db->db, rc, sql);
+  sqlite3_finalize (stmt);
+  return rc == SQLITE_ROW;
+}
+
+void
+pb_store_set_sqlite_error (GError     **error,
+                           sqlite3     *db,
+                           int          rc,
+                           const char  *what)
+{
+  int primary = rc & 0xff;
+  int sys_errno = db != NULL ? sqlite3_system_errno (db) : 0;
+  const char *message = db != NULL ? sqlite3_errmsg (db) : sqlite3_errstr (rc);
+
+  if (primary == SQLITE_FULL
+      || (primary == SQLITE_IOERR && (sys_errno == ENOSPC || sys_errno == EDQUOT)))
+    g_set_error_literal (error, PB_STORE_ERROR, PB_STORE_ERROR_NO_SPACE,
+                         _("The disk is full. Free some space so that mail can be saved."));
+  else if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
+    g_set_error (error, PB_STORE_ERROR, PB_STORE_ERROR_CORRUPT,
+                 _("The mail index is damaged (%s). Remove it to have it rebuilt from the "
+                   "server."), message);
+  else if (primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY
+           || primary == SQLITE_PERM)
+    g_set_error (error, PB_STORE_ERROR, PB_STORE_ERROR_IO,
+                 _("Could not access the mail index: %s"), message);
+  else
+    g_set_error (error, PB_STORE_ERROR, PB_STORE_ERROR_FAILED,
+                 "%s (%s)", message, what);
+}
+
+PbStoreDb *
+pb_store_write_begin (PbStore   *self,
+                      gboolean   durable,
+                      GError   **error)
+{
+  g_mutex_lock (&self->write_lock);
+
+  self->writer_durable = durable;
+  if (durable && !db_run (self->writer, "PRAGMA synchronous = FULL", error))
+    goto fail;
+  if (!db_run (self->writer, "BEGIN IMMEDIATE", error))
+    goto fail;
+  return self->writer;
+
+fail:
+  if (durable)
+    db_run (self->writer, "PRAGMA synchronous = NORMAL", NULL);
+  self->writer_durable = FALSE;
+  g_mutex_unlock (&self->write_lock);
+  return NULL;
+}
+
+static void
+write_end (PbStore *self)
+{
+  if (self->writer_durable)
+    db_run (self->writer, "PRAGMA synchronous = NORMAL", NULL);
+  self->writer_durable = FALSE;
+  g_mutex_unlock (&self->write_lock);
+}
+
+gboolean
+pb_store_write_commit (PbStore  *self,
+                       GError  **error)
+{
+  gboolean ok;
+
+  db_reset_all (self->writer);
+  ok = db_run (self->writer, "COMMIT", error);
+  if (!ok && !sqlite3_get_autocommit (self->writer->db))
+    db_run (self->writer, "ROLLBACK", NULL);
+  write_end (self);
+  return ok;
+}
+
+void
+pb_store_write_rollback (PbStore *self)
+{
+  db_reset_all (self->writer);
+  if (!sqlite3_get_autocommit (self->writer->db))
+    db_run (self->writer, "ROLLBACK", NULL);
+  write_end (self);
+}
+
+/* Hands out a read-only connection inside a read transaction, so that several statements see
+ * one snapshot. */
+PbStoreDb *
+pb_store_read_begin (PbStore  *self,
+                     GError  **error)
+{
+  PbStoreDb *db = NULL;
+
+  g_mutex_lock (&self->readers_lock);
+  if (self->idle_readers->len > 0)
+    db = g_ptr_array_steal_index_fast (self->idle_readers, self->idle_readers->len - 1);
+  g_mutex_unlock (&self->readers_lock);
+
+  if (db == NULL)
+    {
+      db = db_open (self->db_path, TRUE, error);
+      if (db == NULL)
+        return NULL;
+    }
+
+  if (!db_run (db, "BEGIN", error))
+    {
+      db_close (db);
+      return NULL;
+    }
+  return db;
+}
+
+void
+pb_store_read_end (PbStore   *self,
+                   PbStoreDb *db)
+{
+  if (db == NULL)
+    return;
+
+  db_reset_all (db);
+  if (!sqlite3_get_autocommit (db->db) && !db_run (db, "COMMIT", NULL))
+    {
+      db_close (db);
+      return;
+    }
+
+  g_mutex_lock (&self->readers_lock);
+  if (self->idle_readers->len < MAX_IDLE_READERS)
+    {
+      g_ptr_array_add (self->idle_readers, db);
+      db = NULL;
+    }
+  g_mutex_unlock (&self->readers_lock);
+  db_close (db);
+}
+
+/* Opening: schema version, integrity, migrations, repair */
+
+static gboolean
+configure_writer (PbStore  *self,
+                  GError  **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean wal = FALSE;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (self->writer->db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL);
+  if (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    wal = g_ascii_strcasecmp ((const char *) sqlite3_column_text (stmt, 0), "wal") == 0;
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_ROW)
+    {
+      pb_store_set_sqlite_error (error, self->writer->db, rc, "PRAGMA journal_mode");
+      return FALSE;
+    }
+  if (!wal)
+    {
+      g_set_error (error, PB_STORE_ERROR, PB_STORE_ERROR_IO,
+                   _("The file system of %s does not support the mail index (no WAL mode)"),
+                   self->dir);
+      return FALSE;
+    }
+
+  return pb_store_db_exec (self->writer,
+                           "PRAGMA synchronous = NORMAL;"
+                           "PRAGMA foreign_keys = ON;"
+                           "PRAGMA temp_store = MEMORY;"
+                           "PRAGMA cache_size = -16384;"
+                           "PRAGMA journal_size_limit = 67108864;",
+                           error);
+}
+
+static gboolean
+check_integrity (PbStore  *self,
+                 GError  **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  g_autoptr(GString) problems = g_string_new (NULL);
+  int rc;
+
+  rc = sqlite3_prepare_v2 (self->writer->db, "PRAGMA quick_check (5)", -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    {
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          const char *line = (const char *) sqlite3_column_text (stmt, 0);
+
+          if (g_strcmp0 (line, "ok") == 0)
+            continue;
+          if (problems->len > 0)
+            g_string_append (problems, "; ");
+          g_string_append (problems, line ? line : "?");
+        }
+    }
+  sqlite3_finalize (stmt);
+
+  if (rc != SQLITE_DONE)
+    {
+      pb_store_set_sqlite_error (error, self->writer->db, rc, "PRAGMA quick_check");
+      return FALSE;
+    }
+  if (problems->len > 0)
+    {
+      g_set_error (error, PB_STORE_ERROR, PB_STORE_ERROR_CORRUPT,
+                   _("The mail index %s is damaged (%s). Remove it to have it rebuilt from the "
+                     "server."), self->db_path, problems->str);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+migrate (PbStore  *self,
+         gint64    version,
+         GError  **error)
+{
+  for (gint64 i = version; i < (gint64) G_N_ELEMENTS (migrations); i++)
+    {
+      g_autofree char *set_version = g_strdup_printf ("PRAGMA user_version = %" G_GINT64_FORMAT,
+                                                      i + 1);
+      gint64 now = 0;
+
+      if (!pb_store_db_exec (self->writer, "BEGIN IMMEDIATE", error))
+        return FALSE;
+      /* Another process may have migrated while we waited for the write lock. */
+      if (!db_get_int (self->writer, "PRAGMA user_version", &now, error))
+        goto fail;
+      if (now > i)
+        {
+          if (!pb_store_db_exec (self->writer, "COMMIT", error))
+            goto fail;
+          continue;
+        }
+      if (!pb_store_db_exec (self->writer, migrations[i], error)
+          || !pb_store_db_exec (self->writer, set_version, error)
+          || !pb_store_db_exec (self->writer, "COMMIT", error))
+        goto fail;
+      g_debug ("Migrated %s to version %" G_GINT64_FORMAT, self->db_path, i + 1);
+      continue;
+
+    fail:
+      g_prefix_error (error, _("Could not upgrade the mail index to version %d: "), (int) i + 1);
+      if (!sqlite3_get_autocommit (self->writer->db))
+        pb_store_db_exec (self->writer, "ROLLBACK", NULL);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+is_directory (const char    *dir,
+              struct dirent *entry)
+{
+  g_autofree char *path = NULL;
+  GStatBuf st;
+
+  if (entry->d_type != DT_UNKNOWN)
+    return entry->d_type == DT_DIR;
+  path = g_build_filename (dir, entry->d_name, NULL);
+  return g_lstat (path, &st) == 0 && S_ISDIR (st.st_mode);
+}
+
+static gboolean
+repair (PbStore  *self,
+        GError  **error)
+{
+  g_autoptr(GHashTable) paths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GArray) missing = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autofree char *messages_dir = g_build_filename (self->dir, "messages", NULL);
+  sqlite3_stmt *stmt;
+  guint n_stray = 0;
+  DIR *top;
+  struct dirent *entry;
+  GHashTableIter iter;
+  gpointer key, value;
+  int rc;
+
+  /* Every path a row points at, with the row id; found files are removed from the table, so
+   * what is left afterwards are rows whose file is missing. */
+  stmt = pb_store_db_prepare (self->writer,
+                              "SELECT id, body_path FROM messages WHERE body_path IS NOT NULL",
+                              error);
+  if (stmt == NULL)
+    return FALSE;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_hash_table_insert (paths, g_strdup ((const char *) sqlite3_column_text (stmt, 1)),
+                         GSIZE_TO_POINTER ((gsize) sqlite3_column_int64 (stmt, 0)));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      pb_store_set_sqlite_error (error, self->writer->db, rc, "repair");
+      return FALSE;
+    }
+
+  stmt = pb_store_db_prepare (self->writer, "SELECT id FROM folders", error);
+  if (stmt == NULL)
+    return FALSE;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_hash_table_add (folders, g_strdup_printf ("%" G_GINT64_FORMAT,
+                                                (gint64) sqlite3_column_int64 (stmt, 0)));
+  sqlite3_reset (stmt);
+
+  top = opendir (messages_dir);
+  while (top != NULL && (entry = readdir (top)) != NULL)
+    {
+      g_autofree char *folder_dir = NULL;
+      DIR *sub;
+      struct dirent *file;
+      gboolean empty = TRUE;
+
+      if (strcmp (entry->d_name, ".") == 0 || strcmp (entry->d_name, "..") == 0)
+        continue;
+      folder_dir = g_build_filename (messages_dir, entry->d_name, NULL);
+      if (!is_directory (messages_dir, entry))
+        {
+          g_unlink (folder_dir);
+          n_stray++;
+          continue;
+        }
+
+      sub = opendir (folder_dir);
+      while (sub != NULL && (file = readdir (sub)) != NULL)
+        {
+          g_autofree char *relative = NULL;
+
+          if (strcmp (file->d_name, ".") == 0 || strcmp (file->d_name, "..") == 0)
+            continue;
+          relative = g_strconcat ("messages/", entry->d_name, "/", file->d_name, NULL);
+          if (!g_str_has_prefix (file->d_name, ".tmp-")
+              && g_hash_table_remove (paths, relative))
+            {
+              empty = FALSE;
+              continue;
+            }
+          {
+            g_autofree char *path = g_build_filename (folder_dir, file->d_name, NULL);
+
+            if (g_unlink (path) == 0)
+              n_stray++;
+            else
+              empty = FALSE;
+          }
+        }
+      if (sub != NULL)
+        closedir (sub);
+      if (empty && !g_hash_table_contains (folders, entry->d_name))
+        g_rmdir (folder_dir);
+    }
+  if (top != NULL)
+    closedir (top);
+
+  g_hash_table_iter_init (&iter, paths);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      gint64 id = (gint64) GPOINTER_TO_SIZE (value);
+      g_array_append_val (missing, id);
+    }
+
+  if (missing->len > 0)
+    {
+      PbStoreDb *db = pb_store_write_begin (self, FALSE, error);
+
+      if (db == NULL)
+        return FALSE;
+      stmt = pb_store_db_prepare (db, "UPDATE messages SET body_path = NULL WHERE id = ?", error);
+      if (stmt == NULL)
+        {
+          pb_store_write_rollback (self);
+          return FALSE;
+        }
+      for (guint i = 0; i < missing->len; i++)
+        {
+          sqlite3_bind_int64 (stmt, 1, g_array_index (missing, gint64, i));
+          rc = sqlite3_step (stmt);
+          sqlite3_reset (stmt);
+          if (rc != SQLITE_DONE)
+            {
+              pb_store_set_sqlite_error (error, db->db, rc, "repair");
+              pb_store_write_rollback (self);
+              return FALSE;
+            }
+        }
+      if (!pb_store_write_commit (self, error))
+        return FALSE;
+    }
+
+  if (n_stray > 0 || missing->len > 0)
+    g_message ("Repaired the mail store in %s: removed %u stray files, %u messages will be "
+               "downloaded again", self->dir, n_stray, missing->len);
+  return TRUE;
+}
+
+static void
+pb_store_finalize (GObject *object)
+{
+  PbStore *self = PB_STORE (object);
+
+  g_clear_pointer (&self->idle_readers, g_ptr_array_unref);
+  g_clear_pointer (&self->writer, db_close);
+  if (self->lock_fd >= 0)
+    close (self->lock_fd);
+  g_mutex_clear (&self->write_lock);
+  g_mutex_clear (&self->readers_lock);
+  g_free (self->dir);
+  g_free (self->db_path);
+
+  G_OBJECT_CLASS (pb_store_parent_class)->finalize (object);
+}
+
+static void
+pb_store_class_init (PbStoreClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = pb_store_finalize;
+}
+
+static void
+pb_store_init (PbStore *self)
+{
+  g_mutex_init (&self->write_lock);
+  g_mutex_init (&self->readers_lock);
+  self->idle_readers = g_ptr_array_new_with_free_func ((GDestroyNotify) db_close);
+  self->lock_fd = -1;
+}
+
+/**
+ * pb_store_open:
+ * @dir: the profile's store folder; created if missing
+ * @error: return location for a #PbStoreError
+ *
+ * Opens (or creates) the store in @dir: checks the index, applies migrations and, if no other
+ * process has the store open, repairs what a crash left behind. Blocks on disk I/O; call it
+ * off the main thread if the store may be large.
+ *
+ * A database written by a newer Postbote fails with %PB_STORE_ERROR_NEWER_VERSION and is not
+ * changed; a damaged one fails with %PB_STORE_ERROR_CORRUPT.
+ *
+ * Returns: (transfer full): the store, or %NULL with @error set
+ */
+PbStore *
+pb_store_open (const char  *dir,
+               GError     **error)
+{
+  g_autoptr(PbStore) self = NULL;
+  g_autofree char *messages_dir = NULL;
+  g_autofree char *lock_path = NULL;
+  gboolean alone;
+  gint64 version = 0;
+
+  g_return_val_if_fail (dir != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  self = g_object_new (PB_TYPE_STORE, NULL);
+  self->dir = g_strdup (dir);
+  self->db_path = g_build_filename (dir, "store.sqlite3", NULL);
+  messages_dir = g_build_filename (dir, "messages", NULL);
+  lock_path = g_build_filename (dir, "store.lock", NULL);
+
+  if (g_mkdir_with_parents (messages_dir, 0700) != 0)
+    {
+      pb_store_set_file_error (error, errno, _("Could not create the mail store"), messages_dir);
+      return NULL;
+    }
+
+  self->lock_fd = g_open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (self->lock_fd < 0)
+    {
+      pb_store_set_file_error (error, errno, _("Could not open the mail store"), lock_path);
+      return NULL;
+    }
+  alone = flock (self->lock_fd, LOCK_EX | LOCK_NB) == 0;
+  if (!alone)
+    {
+      /* Waits only while another process repairs; then shares the store with it. */
+      while (flock (self->lock_fd, LOCK_SH) != 0 && errno == EINTR)
+        ;
+    }
+
+  self->writer = db_open (self->db_path, FALSE, error);
+  if (self->writer == NULL)
+    return NULL;
+
+  /* The version is read before anything could write: a newer schema is refused untouched. */
+  if (!db_get_int (self->writer, "PRAGMA user_version", &version, error))
+    return NULL;
+  if (version > (gint64) G_N_ELEMENTS (migrations))
+    {
+      g_set_error (error, PB_STORE_ERROR, PB_STORE_ERROR_NEWER_VERSION,
+                   _("The mail store in %s was written by a newer version of Postbote "
+                     "(format %" G_GINT64_FORMAT ", this version knows %u). Update Postbote "
+                     "to open it."),
+                   dir, version, (guint) G_N_ELEMENTS (migrations));
+      return NULL;
+    }
+
+  if (!configure_writer (self, error))
+    return NULL;
+  if (version > 0 && !check_integrity (self, error))
+    return NULL;
+  if (!migrate (self, version, error))
+    return NULL;
+
+  if (alone)
+    {
+      if (!repair (self, error))
+        return NULL;
+      while (flock (self->lock_fd, LOCK_SH) != 0 && errno == EINTR)
+        ;
+    }
+
+  return g_steal_pointer (&self);
+}
+
+/**
+ * pb_store_get_dir:
+ *
+ * Returns: the folder the store lives in
+ */
+const char *
+pb_store_get_dir (PbStore *self)
+{
+  g_return_val_if_fail (PB_IS_STORE (self), NULL);
+  return self->dir;
+}
