@@ -168,6 +168,7 @@ cmd_account_add (int    argc,
   g_autofree char *ca_file = NULL;
   gboolean password_stdin = FALSE;
   gboolean no_check = FALSE;
+  int offline_days = 0;
   const GOptionEntry entries[] = {
     { "email", 0, 0, G_OPTION_ARG_STRING, &email, N_("The address you send from"), N_("ADDR") },
     { "name", 0, 0, G_OPTION_ARG_STRING, &display_name, N_("Your name as others see it"),
@@ -185,6 +186,8 @@ cmd_account_add (int    argc,
       N_("An extra trusted CA certificate (PEM) for this account only"), N_("FILE") },
     { "no-check", 0, 0, G_OPTION_ARG_NONE, &no_check,
       N_("Save without connecting to the server first"), NULL },
+    { "offline-days", 0, 0, G_OPTION_ARG_INT, &offline_days,
+      N_("Keep bodies offline only for mail of the last N days (default: all)"), N_("N") },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new (_("NAME — add an account"));
@@ -250,7 +253,10 @@ cmd_account_add (int    argc,
   if (pb_account_manager_lookup (manager, name) != NULL)
     return fail (_("An account named “%s” exists already"), name);
 
+  if (offline_days < 0)
+    return usage_error (context, _("--offline-days must be 0 (all) or more"));
   account = pb_account_new (name, email, incoming, outgoing);
+  pb_account_set_offline_days (account, offline_days);
   pb_account_set_display_name (account, display_name);
   pb_account_set_password_command (account, password_command);
 
@@ -811,6 +817,25 @@ cmd_show (int    argc,
     return fail (error ? error->message : _("There is no folder “%s” (run a sync first?)"),
                  argv[2]);
   bytes = pb_store_get_raw (store, folder_id, uid, &error);
+  if (bytes == NULL && g_error_matches (error, PB_STORE_ERROR, PB_STORE_ERROR_NOT_FOUND))
+    {
+      g_autoptr(PbMessageSummary) summary = pb_store_get_message (store, folder_id, uid, NULL);
+      PbRemoteStore *remote = pb_account_get_remote_store (
+        pb_account_manager_lookup (manager, argv[1]));
+
+      /* Known but kept on the server (outside the offline window): fetch it now. */
+      if (summary != NULL && !summary->has_body && remote != NULL)
+        {
+          g_autoptr(GAsyncResult) result = NULL;
+
+          g_clear_error (&error);
+          pb_remote_store_fetch_body_async (remote, store, argv[2], uid, NULL, store_result_cb,
+                                            &result);
+          if (!pb_remote_store_fetch_body_finish (remote, wait_for (&result), &error))
+            return fail ("%s", error->message);
+          bytes = pb_store_get_raw (store, folder_id, uid, &error);
+        }
+    }
   if (bytes == NULL)
     return fail ("%s", error->message);
 
@@ -948,7 +973,7 @@ print_help (FILE *out)
              "Commands:\n"
              "  account add NAME --email ADDR --incoming URL [--outgoing URL]\n"
              "              (--password-command CMD | --password-stdin) [--ca-file FILE]\n"
-             "              [--name \"Your Name\"] [--no-check]\n"
+             "              [--name \"Your Name\"] [--offline-days N] [--no-check]\n"
              "  account list\n"
              "  account remove NAME\n"
              "  folders NAME            one folder per line, levels separated by “/”\n"

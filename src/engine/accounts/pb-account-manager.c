@@ -227,6 +227,11 @@ load_account (GKeyFile    *file,
   pb_account_set_display_name (account, display_name);
   command = g_key_file_get_string (file, group, "password-command", NULL);
   pb_account_set_password_command (account, command);
+  if (g_key_file_has_key (file, group, "offline-days", NULL))
+    {
+      gint days = g_key_file_get_integer (file, group, "offline-days", NULL);
+      pb_account_set_offline_days (account, CLAMP (days, 0, 36500));
+    }
   return account;
 }
 
@@ -306,6 +311,9 @@ save (PbAccountManager  *self,
       if (pb_account_get_password_command (account))
         g_key_file_set_string (file, group, "password-command",
                                pb_account_get_password_command (account));
+      if (pb_account_get_offline_days (account) > 0)
+        g_key_file_set_integer (file, group, "offline-days",
+                                pb_account_get_offline_days (account));
     }
 
   data = g_key_file_to_data (file, &length, NULL);

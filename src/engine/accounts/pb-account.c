@@ -19,6 +19,7 @@ struct _PbAccount
   PbService     *incoming;
   PbService     *outgoing;
   char          *password_command;
+  guint          offline_days;
 
   PbCredentials *credentials;
   PbRemoteStore *remote_store;
@@ -221,6 +222,28 @@ pb_account_set_password_command (PbAccount  *self,
 }
 
 /**
+ * pb_account_get_offline_days:
+ *
+ * Returns: how many days of mail keep their bodies offline; 0 means all (the default)
+ */
+guint
+pb_account_get_offline_days (PbAccount *self)
+{
+  g_return_val_if_fail (PB_IS_ACCOUNT (self), 0);
+  return self->offline_days;
+}
+
+void
+pb_account_set_offline_days (PbAccount *self,
+                             guint      days)
+{
+  g_return_if_fail (PB_IS_ACCOUNT (self));
+  self->offline_days = days;
+  if (self->remote_store != NULL && PB_IS_IMAP_STORE (self->remote_store))
+    pb_imap_store_set_offline_days (PB_IMAP_STORE (self->remote_store), days);
+}
+
+/**
  * pb_account_get_credentials:
  *
  * Returns: (transfer none): the password command if the account has one, else the keyring.
@@ -258,6 +281,8 @@ pb_account_get_remote_store (PbAccount *self)
         case PB_PROTOCOL_IMAP:
           self->remote_store = pb_imap_store_new (self->name, self->incoming,
                                                   pb_account_get_credentials (self));
+          pb_imap_store_set_offline_days (PB_IMAP_STORE (self->remote_store),
+                                          self->offline_days);
           break;
         case PB_PROTOCOL_POP3:
         case PB_PROTOCOL_SMTP:

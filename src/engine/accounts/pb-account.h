@@ -30,6 +30,9 @@ PbService     *pb_account_get_outgoing          (PbAccount     *self);
 const char    *pb_account_get_password_command  (PbAccount     *self);
 void           pb_account_set_password_command  (PbAccount     *self,
                                                  const char    *command);
+guint          pb_account_get_offline_days      (PbAccount     *self);
+void           pb_account_set_offline_days      (PbAccount     *self,
+                                                 guint          days);
 PbCredentials *pb_account_get_credentials       (PbAccount     *self);
 PbRemoteStore *pb_account_get_remote_store      (PbAccount     *self);
 gboolean       pb_account_name_is_valid         (const char    *name);

@@ -100,3 +100,28 @@ pb_remote_store_watch_finish (PbRemoteStore  *self,
   g_return_val_if_fail (PB_IS_REMOTE_STORE (self), FALSE);
   return PB_REMOTE_STORE_GET_IFACE (self)->watch_finish (self, result, error);
 }
+
+void
+pb_remote_store_fetch_body_async (PbRemoteStore       *self,
+                                  PbStore             *store,
+                                  const char          *folder,
+                                  guint32              uid,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_return_if_fail (PB_IS_REMOTE_STORE (self));
+  g_return_if_fail (PB_IS_STORE (store));
+  g_return_if_fail (folder != NULL);
+  PB_REMOTE_STORE_GET_IFACE (self)->fetch_body_async (self, store, folder, uid, cancellable,
+                                                      callback, user_data);
+}
+
+gboolean
+pb_remote_store_fetch_body_finish (PbRemoteStore  *self,
+                                   GAsyncResult   *result,
+                                   GError        **error)
+{
+  g_return_val_if_fail (PB_IS_REMOTE_STORE (self), FALSE);
+  return PB_REMOTE_STORE_GET_IFACE (self)->fetch_body_finish (self, result, error);
+}

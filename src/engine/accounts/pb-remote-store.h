@@ -70,6 +70,18 @@ struct _PbRemoteStoreInterface
   gboolean   (*watch_finish)        (PbRemoteStore        *self,
                                      GAsyncResult         *result,
                                      GError              **error);
+
+  /* Downloads the body of a message that sync stored without it. */
+  void       (*fetch_body_async)    (PbRemoteStore        *self,
+                                     PbStore              *store,
+                                     const char           *folder,
+                                     guint32               uid,
+                                     GCancellable         *cancellable,
+                                     GAsyncReadyCallback   callback,
+                                     gpointer              user_data);
+  gboolean   (*fetch_body_finish)   (PbRemoteStore        *self,
+                                     GAsyncResult         *result,
+                                     GError              **error);
 };
 
 void       pb_remote_store_check_async         (PbRemoteStore        *self,
@@ -106,6 +118,17 @@ void       pb_remote_store_watch_async         (PbRemoteStore        *self,
                                                 GAsyncReadyCallback   callback,
                                                 gpointer              user_data);
 gboolean   pb_remote_store_watch_finish        (PbRemoteStore        *self,
+                                                GAsyncResult         *result,
+                                                GError              **error);
+
+void       pb_remote_store_fetch_body_async    (PbRemoteStore        *self,
+                                                PbStore              *store,
+                                                const char           *folder,
+                                                guint32               uid,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data);
+gboolean   pb_remote_store_fetch_body_finish   (PbRemoteStore        *self,
                                                 GAsyncResult         *result,
                                                 GError              **error);
 

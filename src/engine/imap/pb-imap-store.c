@@ -18,6 +18,7 @@ struct _PbImapStore
   GObject        parent_instance;
 
   char          *account;
+  guint          offline_days;
   PbService     *service;
   PbCredentials *credentials;
 };
@@ -167,7 +168,8 @@ sync_thread (GTask        *task,
       g_task_return_error (task, error);
       return;
     }
-  ok = pb_imap_sync_account (client, data->store, self->account, data->progress,
+  ok = pb_imap_sync_account (client, data->store, self->account, self->offline_days,
+                             data->progress,
                              data->progress_data, cancellable, &error);
   pb_imap_client_logout (client, cancellable);
   if (!ok)
@@ -234,11 +236,13 @@ watch_thread (GTask        *task,
 
       client = open_session (self, cancellable, &error);
       if (client != NULL
-          && pb_imap_sync_account (client, data->store, self->account, data->progress,
+          && pb_imap_sync_account (client, data->store, self->account, self->offline_days,
+                                   data->progress,
                                    data->progress_data, cancellable, &error))
         {
           backoff = 0;
-          pb_imap_sync_idle_inbox (client, data->store, self->account, data->progress,
+          pb_imap_sync_idle_inbox (client, data->store, self->account, self->offline_days,
+                                   data->progress,
                                    data->progress_data, cancellable, &error);
         }
       if (client != NULL)
@@ -292,9 +296,93 @@ pb_imap_store_watch_finish (PbRemoteStore  *store,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+typedef struct {
+  PbStore *store;
+  char    *folder;
+  guint32  uid;
+} FetchBodyData;
+
+static void
+fetch_body_data_free (FetchBodyData *data)
+{
+  g_object_unref (data->store);
+  g_free (data->folder);
+  g_free (data);
+}
+
+static void
+fetch_body_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  PbImapStore *self = source_object;
+  FetchBodyData *data = task_data;
+  g_autoptr(PbImapClient) client = NULL;
+  GError *error = NULL;
+  gboolean ok;
+
+  client = open_session (self, cancellable, &error);
+  if (client == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  /* The same session settings as sync, so folder names are spelled the same way. */
+  ok = pb_imap_client_enable (client, cancellable, &error)
+       && pb_imap_sync_fetch_body (client, data->store, self->account, data->folder, data->uid,
+                                   cancellable, &error);
+  pb_imap_client_logout (client, cancellable);
+  if (!ok)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+pb_imap_store_fetch_body_async (PbRemoteStore       *store,
+                                PbStore             *local,
+                                const char          *folder,
+                                guint32              uid,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (store, cancellable, callback, user_data);
+  FetchBodyData *data = g_new0 (FetchBodyData, 1);
+
+  data->store = g_object_ref (local);
+  data->folder = g_strdup (folder);
+  data->uid = uid;
+  g_task_set_source_tag (task, pb_imap_store_fetch_body_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) fetch_body_data_free);
+  g_task_run_in_thread (task, fetch_body_thread);
+}
+
+static gboolean
+pb_imap_store_fetch_body_finish (PbRemoteStore  *store,
+                                 GAsyncResult   *result,
+                                 GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Messages the server received more than @days days ago are kept as headers only; 0 keeps
+ * every body offline (the default). */
+void
+pb_imap_store_set_offline_days (PbImapStore *self,
+                                guint        days)
+{
+  g_return_if_fail (PB_IS_IMAP_STORE (self));
+  self->offline_days = days;
+}
+
 static void
 remote_store_iface_init (PbRemoteStoreInterface *iface)
 {
+  iface->fetch_body_async = pb_imap_store_fetch_body_async;
+  iface->fetch_body_finish = pb_imap_store_fetch_body_finish;
   iface->watch_async = pb_imap_store_watch_async;
   iface->watch_finish = pb_imap_store_watch_finish;
   iface->sync_async = pb_imap_store_sync_async;

@@ -14,4 +14,7 @@ PbRemoteStore *pb_imap_store_new (const char    *account,
                                   PbService     *service,
                                   PbCredentials *credentials);
 
+void           pb_imap_store_set_offline_days (PbImapStore *self,
+                                               guint        days);
+
 G_END_DECLS

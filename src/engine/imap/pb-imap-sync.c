@@ -157,6 +157,7 @@ typedef struct {
   guint64         size;
   gint64          internaldate;
   PbImapValue    *body;
+  PbImapValue    *header;   /* BODY[HEADER], for messages outside the offline window */
 } FetchItem;
 
 static void
@@ -231,6 +232,12 @@ parse_fetch (PbImapResponse  *response,
           if (value->type != PB_IMAP_VALUE_STRING)
             goto malformed;
           item->internaldate = parse_internaldate (value->str);
+        }
+      else if (pb_imap_value_is_atom (name, "BODY[HEADER]"))
+        {
+          if (value->type != PB_IMAP_VALUE_STRING && value->type != PB_IMAP_VALUE_NIL)
+            goto malformed;
+          item->header = value->type == PB_IMAP_VALUE_STRING ? value : NULL;
         }
       else if (pb_imap_value_is_atom (name, "BODY[]"))
         {
@@ -353,12 +360,19 @@ flush_chunk (FolderSync  *fs,
     return FALSE;
   {
     g_autofree guint32 *uids = g_new (guint32, fs->summaries->len);
-    guint stored = 0;
+    g_autofree GBytes **bodies = g_new (GBytes *, fs->summaries->len);
+    guint n = 0, stored = 0;
 
+    /* Header-only messages (outside the offline window) have no body to store. */
     for (guint i = 0; i < fs->summaries->len; i++)
-      uids[i] = ((PbMessageSummary *) g_ptr_array_index (fs->summaries, i))->uid;
-    if (!pb_store_set_bodies (fs->store, fs->folder_id, uids, (GBytes * const *) fs->bodies->pdata,
-                              fs->summaries->len, &stored, error))
+      if (g_ptr_array_index (fs->bodies, i) != NULL)
+        {
+          uids[n] = ((PbMessageSummary *) g_ptr_array_index (fs->summaries, i))->uid;
+          bodies[n++] = g_ptr_array_index (fs->bodies, i);
+        }
+    if (n > 0
+        && !pb_store_set_bodies (fs->store, fs->folder_id, uids, (GBytes * const *) bodies, n,
+                                 &stored, error))
       return FALSE;
   }
   fs->done += fs->summaries->len;
@@ -387,6 +401,30 @@ bodies_cb (PbImapResponse  *response,
     return FALSE;
   if (!is_fetch || item.uid == 0)
     return TRUE;
+  if (item.body == NULL && item.header != NULL
+      && !g_hash_table_contains (fs->known, GUINT_TO_POINTER (item.uid)))
+    {
+      /* Outside the offline window: the summary from the header alone; the body comes when
+       * the user opens the message. */
+      g_autoptr(GBytes) header = g_bytes_new (item.header->str, item.header->len);
+
+      summary = pb_store_parse_summary (header);
+      summary->uid = item.uid;
+      summary->flags = item.flags;
+      summary->keywords = g_steal_pointer (&item.keywords);
+      summary->modseq = item.modseq;
+      summary->size = item.size;
+      summary->internaldate = item.internaldate;
+      if (summary->date == 0)
+        summary->date = item.internaldate;
+      g_hash_table_add (fs->known, GUINT_TO_POINTER (item.uid));
+      g_ptr_array_add (fs->summaries, summary);
+      g_ptr_array_add (fs->bodies, NULL);
+      fs->chunk_bytes += item.header->len;
+      if (fs->summaries->len >= CHUNK_MESSAGES || fs->chunk_bytes >= CHUNK_BYTES)
+        return flush_chunk (fs, error);
+      return TRUE;
+    }
   if (item.body == NULL)
     {
       /* An unsolicited flag change of a message we know. */
@@ -515,6 +553,36 @@ search_uids (PbImapClient  *client,
   return g_steal_pointer (&uids);
 }
 
+/* The UIDs of messages the server received within the last @days days. */
+static GHashTable *
+search_recent (PbImapClient  *client,
+               guint          days,
+               guint32        exists,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  static const char *months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+  g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) since = g_date_time_add_days (now, -(gint) MIN (days, 36500));
+  g_autofree char *command = NULL;
+  SearchData data = { uids, exists + 1 };
+  GHashTable *set;
+
+  command = g_strdup_printf ("UID SEARCH %sSINCE %d-%s-%d",
+                             pb_imap_client_has_capability (client, "ESEARCH") ? "RETURN (ALL) " : "",
+                             g_date_time_get_day_of_month (since),
+                             months[g_date_time_get_month (since) - 1],
+                             g_date_time_get_year (since));
+  if (!pb_imap_client_command (client, command, search_cb, &data, cancellable, error))
+    return NULL;
+  set = g_hash_table_new (NULL, NULL);
+  for (guint i = 0; i < uids->len; i++)
+    g_hash_table_add (set, GUINT_TO_POINTER (g_array_index (uids, guint32, i)));
+  return set;
+}
+
 static int
 compare_uid_desc (gconstpointer a,
                   gconstpointer b)
@@ -618,6 +686,7 @@ gboolean
 pb_imap_sync_folder (PbImapClient        *client,
                      PbStore             *store,
                      const char          *account,
+                     guint                offline_days,
                      PbFolderInfo        *folder,
                      PbSyncProgressFunc   progress,
                      gpointer             user_data,
@@ -632,6 +701,8 @@ pb_imap_sync_folder (PbImapClient        *client,
   g_autoptr(GArray) present = NULL;
   g_autoptr(GArray) new_uids = NULL;
   g_autoptr(GArray) missing = NULL;
+  g_autoptr(GHashTable) recent = NULL;
+  g_autoptr(GArray) old_uids = NULL;
   gboolean qresync_used;
   gboolean ok = FALSE;
   guint32 max_uid = 0;
@@ -747,18 +818,46 @@ pb_imap_sync_folder (PbImapClient        *client,
         g_array_append_val (missing, uid);
     }
   fs.total = missing->len;
+  if (offline_days > 0)
+    {
+      /* Only messages the server received within the window come with their bodies. */
+      recent = search_recent (client, offline_days, mailbox.exists, cancellable, error);
+      if (recent == NULL)
+        goto out;
+      old_uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+      for (guint i = 0; i < missing->len; i++)
+        {
+          guint32 uid = g_array_index (missing, guint32, i);
+          if (!g_hash_table_contains (recent, GUINT_TO_POINTER (uid)))
+            {
+              g_array_append_val (old_uids, uid);
+              g_array_remove_index_fast (missing, i--);
+            }
+        }
+    }
   fetch_items = pb_imap_client_condstore_enabled (client)
                 ? "UID FLAGS INTERNALDATE RFC822.SIZE MODSEQ BODY.PEEK[]"
                 : "UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]";
   if (!fetch_in_chunks (client, &fs, missing, fetch_items, cancellable, error))
     goto out;
+  if (old_uids != NULL && old_uids->len > 0
+      && !fetch_in_chunks (client, &fs, old_uids,
+                           pb_imap_client_condstore_enabled (client)
+                           ? "UID FLAGS INTERNALDATE RFC822.SIZE MODSEQ BODY.PEEK[HEADER]"
+                           : "UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER]",
+                           cancellable, error))
+    goto out;
 
-  /* Bodies an interrupted run did not store. */
+  /* Bodies an interrupted run did not store (within the offline window, if there is one). */
   {
     g_autoptr(GArray) without = pb_store_get_uids_without_body (store, fs.folder_id, TRUE, 0,
                                                                 error);
     if (without == NULL)
       goto out;
+    if (recent != NULL)
+      for (guint i = 0; i < without->len; i++)
+        if (!g_hash_table_contains (recent, GUINT_TO_POINTER (g_array_index (without, guint32, i))))
+          g_array_remove_index_fast (without, i--);
     if (without->len > 0)
       {
         fs.total = fs.done + without->len;
@@ -1014,6 +1113,7 @@ gboolean
 pb_imap_sync_account (PbImapClient        *client,
                       PbStore             *store,
                       const char          *account,
+                      guint                offline_days,
                       PbSyncProgressFunc   progress,
                       gpointer             user_data,
                       GCancellable        *cancellable,
@@ -1050,8 +1150,8 @@ pb_imap_sync_account (PbImapClient        *client,
 
       if (!pb_folder_info_get_selectable (folder))
         continue;
-      if (!pb_imap_sync_folder (client, store, account, folder, progress, user_data, cancellable,
-                                error))
+      if (!pb_imap_sync_folder (client, store, account, offline_days, folder, progress, user_data,
+                                cancellable, error))
         return FALSE;
     }
   return TRUE;
@@ -1073,6 +1173,7 @@ gboolean
 pb_imap_sync_idle_inbox (PbImapClient        *client,
                          PbStore             *store,
                          const char          *account,
+                         guint                offline_days,
                          PbSyncProgressFunc   progress,
                          gpointer             user_data,
                          GCancellable        *cancellable,
@@ -1088,8 +1189,8 @@ pb_imap_sync_idle_inbox (PbImapClient        *client,
 
       /* pb_imap_sync_folder left INBOX selected (EXAMINE) when it was synced last. */
       if (g_strcmp0 (pb_imap_client_get_selected (client), "INBOX") != 0
-          && !pb_imap_sync_folder (client, store, account, inbox, progress, user_data,
-                                   cancellable, error))
+          && !pb_imap_sync_folder (client, store, account, offline_days, inbox, progress,
+                                   user_data, cancellable, error))
         return FALSE;
 
       if (can_idle)
@@ -1112,9 +1213,93 @@ pb_imap_sync_idle_inbox (PbImapClient        *client,
         return TRUE;
       /* Also after a quiet idle period: QRESYNC makes it cheap, and it keeps NATs awake. */
       g_debug ("%s: INBOX %s", account, changed ? "changed" : "idle period over");
-      if (!pb_imap_sync_folder (client, store, account, inbox, progress, user_data, cancellable,
-                                error))
+      if (!pb_imap_sync_folder (client, store, account, offline_days, inbox, progress, user_data,
+                                cancellable, error))
         return FALSE;
     }
   return TRUE;
+}
+
+typedef struct {
+  GBytes  *body;
+  guint32  uid;
+} OneBody;
+
+static gboolean
+one_body_cb (PbImapResponse  *response,
+             gpointer         user_data,
+             GError         **error)
+{
+  OneBody *one = user_data;
+  g_auto(FetchItem) item = { 0 };
+  gboolean is_fetch;
+
+  if (!parse_fetch (response, &item, &is_fetch, error))
+    return FALSE;
+  if (is_fetch && item.uid == one->uid && item.body != NULL && one->body == NULL)
+    one->body = g_bytes_new (item.body->str, item.body->len);
+  return TRUE;
+}
+
+/**
+ * pb_imap_sync_fetch_body:
+ *
+ * Downloads the body of one message that sync left on the server (outside the offline
+ * window) and stores it durably.
+ */
+gboolean
+pb_imap_sync_fetch_body (PbImapClient  *client,
+                         PbStore       *store,
+                         const char    *account,
+                         const char    *folder,
+                         guint32        uid,
+                         GCancellable  *cancellable,
+                         GError       **error)
+{
+  g_autoptr(GPtrArray) folders = pb_store_list_folders (store, account, error);
+  g_autofree char *command = NULL;
+  PbFolderInfo *info = NULL;
+  OneBody one = { NULL, uid };
+  PbImapMailbox mailbox;
+  guint32 uidvalidity = 0, uidnext;
+  guint64 modseq;
+  gint64 folder_id;
+  gboolean ok;
+
+  if (folders == NULL)
+    return FALSE;
+  for (guint i = 0; i < folders->len; i++)
+    if (g_strcmp0 (pb_folder_info_get_path (g_ptr_array_index (folders, i)), folder) == 0)
+      info = g_ptr_array_index (folders, i);
+  folder_id = info ? pb_store_lookup_folder (store, account, folder, error) : 0;
+  if (folder_id == 0
+      || !pb_store_get_folder_state (store, folder_id, &uidvalidity, &uidnext, &modseq, error))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, PB_STORE_ERROR, PB_STORE_ERROR_NOT_FOUND,
+                     _("There is no folder “%s” in account “%s”"), folder, account);
+      return FALSE;
+    }
+
+  if (!pb_imap_client_select (client, pb_folder_info_get_remote_name (info), TRUE, 0, 0, NULL,
+                              NULL, &mailbox, cancellable, error))
+    return FALSE;
+  if (mailbox.uidvalidity != uidvalidity)
+    {
+      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_FAILED,
+                   _("The folder “%s” changed on the server; sync it first"), folder);
+      return FALSE;
+    }
+  command = g_strdup_printf ("UID FETCH %u (UID BODY.PEEK[])", uid);
+  if (!pb_imap_client_command (client, command, one_body_cb, &one, cancellable, error))
+    return FALSE;
+  if (one.body == NULL)
+    {
+      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_NO,
+                   _("Message %u is no longer on the server"), uid);
+      return FALSE;
+    }
+  ok = pb_store_set_body (store, folder_id, uid, one.body, error);
+  g_bytes_unref (one.body);
+  return ok;
 }
