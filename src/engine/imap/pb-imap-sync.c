@@ -1211,8 +1211,11 @@ pb_imap_sync_idle_inbox (PbImapClient        *client,
         }
       if (g_cancellable_is_cancelled (cancellable))
         return TRUE;
-      /* Also after a quiet idle period: QRESYNC makes it cheap, and it keeps NATs awake. */
+      /* Also after a quiet idle period: QRESYNC makes it cheap, and it keeps NATs awake.
+       * Changes the user made meanwhile (perhaps from another process) go up first. */
       g_debug ("%s: INBOX %s", account, changed ? "changed" : "idle period over");
+      if (!pb_imap_sync_replay (client, store, account, cancellable, error))
+        return FALSE;
       if (!pb_imap_sync_folder (client, store, account, offline_days, inbox, progress, user_data,
                                 cancellable, error))
         return FALSE;
