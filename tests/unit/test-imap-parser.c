@@ -1,15 +1,35 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "pb-imap-parser.h"
 
 /*
  * Every response is checked through a canonical dump: atoms bare, numbers as "#n", strings
  * quoted with escapes, NIL, lists in parentheses, codes in brackets, text quoted. Feeding the
- * same bytes whole, one byte at a time, or split at any point must give the same dumps.
+ * same bytes whole, one byte at a time, or split at any point must give the same dumps, and
+ * spilling literals to disk must not change them either.
  */
+
+/* Every parser of these tests spills into this directory, made empty in main() and checked to
+ * be empty again at the end: spill files are unlinked when they are created. */
+static char *spill_dir;
+
+static PbImapParser *
+parser_new (const PbImapParserLimits *limits)
+{
+  PbImapParser *parser = pb_imap_parser_new (limits);
+
+  pb_imap_parser_set_spill_dir (parser, spill_dir);
+  return parser;
+}
 
 static void
 dump_string (GString      *out,
@@ -52,9 +72,24 @@ dump_value (GString           *out,
       g_string_append_printf (out, "#%" G_GUINT64_FORMAT, value->number);
       break;
     case PB_IMAP_VALUE_STRING:
-      g_assert_nonnull (value->str);
-      g_assert_cmpint (value->str[value->len], ==, '\0');
-      dump_string (out, value->str, value->len);
+      {
+        GBytes *bytes = pb_imap_value_get_bytes (value);
+        gsize size;
+        const char *data;
+
+        /* Every string has bytes; a spilled literal has no str, a small string both. */
+        g_assert_true (bytes == value->bytes);
+        g_assert_nonnull (bytes);
+        data = g_bytes_get_data (bytes, &size);
+        g_assert_cmpuint (size, ==, value->len);
+        if (value->str != NULL)
+          {
+            g_assert_true (data == value->str || size == 0);
+            g_assert_cmpint (value->str[value->len], ==, '\0');
+          }
+        g_assert_true (pb_imap_value_get_string (value) == value->str);
+        dump_string (out, data, size);
+      }
       break;
     case PB_IMAP_VALUE_NIL:
       g_string_append (out, "NIL");
@@ -226,7 +261,7 @@ parse_chunked (const PbImapParserLimits *limits,
                const gsize              *chunks,
                guint                     n_chunks)
 {
-  g_autoptr(PbImapParser) parser = pb_imap_parser_new (limits);
+  g_autoptr(PbImapParser) parser = parser_new (limits);
   Outcome outcome = { g_ptr_array_new_with_free_func (g_free), FALSE, 0 };
   gsize off = 0;
   guint i = 0;
@@ -257,7 +292,8 @@ parse_whole (const PbImapParserLimits *limits,
 }
 
 /* Whole, one byte at a time, at every split point into two pieces (when short enough), and in
- * a few irregular chunkings: all must agree. Returns the whole-feed outcome. */
+ * a few irregular chunkings: all must agree, with literals in memory and with every literal of
+ * two bytes or more spilled to disk. Returns the whole-feed outcome. */
 static Outcome
 parse_every_way (const PbImapParserLimits *limits,
                  const guint8             *data,
@@ -266,34 +302,54 @@ parse_every_way (const PbImapParserLimits *limits,
 {
   static const gsize bytewise[] = { 1 };
   static const gsize irregular[] = { 7, 1, 13, 2, 64, 3 };
+  PbImapParserLimits spilling = { 0 };
+  const PbImapParserLimits *variants[2];
   Outcome whole = parse_whole (limits, data, len);
   g_autofree char *expected = outcome_join (&whole);
   Outcome other;
   g_autofree char *got = NULL;
 
-  other = parse_chunked (limits, data, len, bytewise, 1);
-  got = outcome_join (&other);
-  g_assert_cmpstr (got, ==, expected);
-  outcome_clear (&other);
-  g_clear_pointer (&got, g_free);
+  if (limits != NULL)
+    spilling = *limits;
+  spilling.spill_threshold = 1;
+  variants[0] = limits;
+  variants[1] = &spilling;
 
-  other = parse_chunked (limits, data, len, irregular, G_N_ELEMENTS (irregular));
-  got = outcome_join (&other);
-  g_assert_cmpstr (got, ==, expected);
-  outcome_clear (&other);
-  g_clear_pointer (&got, g_free);
-
-  if (every_split)
+  for (guint v = 0; v < G_N_ELEMENTS (variants); v++)
     {
+      if (v > 0)
+        {
+          other = parse_whole (variants[v], data, len);
+          got = outcome_join (&other);
+          g_assert_cmpstr (got, ==, expected);
+          outcome_clear (&other);
+          g_clear_pointer (&got, g_free);
+        }
+
+      other = parse_chunked (variants[v], data, len, bytewise, 1);
+      got = outcome_join (&other);
+      g_assert_cmpstr (got, ==, expected);
+      outcome_clear (&other);
+      g_clear_pointer (&got, g_free);
+
+      other = parse_chunked (variants[v], data, len, irregular, G_N_ELEMENTS (irregular));
+      got = outcome_join (&other);
+      g_assert_cmpstr (got, ==, expected);
+      outcome_clear (&other);
+      g_clear_pointer (&got, g_free);
+
+      if (!every_split)
+        continue;
+
       for (gsize split = 1; split < len; split++)
         {
           gsize chunks[2] = { split, len - split };
 
-          other = parse_chunked (limits, data, len, chunks, 2);
+          other = parse_chunked (variants[v], data, len, chunks, 2);
           got = outcome_join (&other);
           if (g_strcmp0 (got, expected) != 0)
-            g_error ("split at %" G_GSIZE_FORMAT " differs:\n%s\nexpected:\n%s", split, got,
-                     expected);
+            g_error ("split at %" G_GSIZE_FORMAT "%s differs:\n%s\nexpected:\n%s", split,
+                     v > 0 ? " (spilling)" : "", got, expected);
           outcome_clear (&other);
           g_clear_pointer (&got, g_free);
         }
@@ -471,7 +527,7 @@ test_fields (void)
     "A42 OK [UIDNEXT 5] done\r\n"
     "* 7 FETCH (BODY[] {3}\r\na\x00z UID 9)\r\n"
     "* LIST () \"/\" 2023\r\n";
-  g_autoptr(PbImapParser) parser = pb_imap_parser_new (NULL);
+  g_autoptr(PbImapParser) parser = parser_new (NULL);
   g_autoptr(PbImapResponse) r1 = NULL;
   g_autoptr(PbImapResponse) r2 = NULL;
   g_autoptr(PbImapResponse) r3 = NULL;
@@ -625,7 +681,7 @@ static void
 test_error_message (void)
 {
   static const char input[] = "* 1 EXISTS\r\n* X (a b\r\n";
-  g_autoptr(PbImapParser) parser = pb_imap_parser_new (NULL);
+  g_autoptr(PbImapParser) parser = parser_new (NULL);
   g_autoptr(PbImapResponse) response = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -645,7 +701,7 @@ test_error_sticky (void)
 {
   static const char bad[] = "* X )\r\n* 1 EXISTS\r\n";
   static const char good[] = "* 2 EXISTS\r\n";
-  g_autoptr(PbImapParser) parser = pb_imap_parser_new (NULL);
+  g_autoptr(PbImapParser) parser = parser_new (NULL);
   g_autoptr(PbImapResponse) response = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -755,7 +811,7 @@ test_limit_line (void)
 
   /* Chaining empty literals does not make a response endless. */
   {
-    g_autoptr(PbImapParser) parser = pb_imap_parser_new (&limits);
+    g_autoptr(PbImapParser) parser = parser_new (&limits);
     g_autoptr(PbImapResponse) response = NULL;
     g_autoptr(GError) error = NULL;
     PbImapParseResult result;
@@ -805,7 +861,7 @@ test_limit_literal (void)
   expect_limit (&limits, over8, sizeof over8 - 1);
 
   /* The size is refused as soon as it is announced, before any data. */
-  parser = pb_imap_parser_new (&limits);
+  parser = parser_new (&limits);
   pb_imap_parser_feed (parser, (const guint8 *) over, 24);
   g_assert_cmpint (pb_imap_parser_next (parser, &response, &error), ==, PB_IMAP_PARSE_ERROR);
   g_assert_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_LIMIT);
@@ -813,7 +869,7 @@ test_limit_literal (void)
   g_clear_pointer (&parser, pb_imap_parser_free);
 
   /* The default allows 64 MiB, waiting for the data. */
-  parser = pb_imap_parser_new (NULL);
+  parser = parser_new (NULL);
   pb_imap_parser_feed (parser, (const guint8 *) big, sizeof big - 1);
   g_assert_cmpint (pb_imap_parser_next (parser, &response, &error), ==, PB_IMAP_PARSE_NEED_MORE);
   g_assert_no_error (error);
@@ -821,13 +877,13 @@ test_limit_literal (void)
 
   /* Sizes beyond 32 bits are fine for the parser when the caller allows them. */
   limits.max_literal = G_MAXSIZE;
-  parser = pb_imap_parser_new (&limits);
+  parser = parser_new (&limits);
   pb_imap_parser_feed (parser, (const guint8 *) huge, sizeof huge - 1);
   g_assert_cmpint (pb_imap_parser_next (parser, &response, &error), ==, PB_IMAP_PARSE_NEED_MORE);
   g_assert_no_error (error);
   g_clear_pointer (&parser, pb_imap_parser_free);
 
-  parser = pb_imap_parser_new (&limits);
+  parser = parser_new (&limits);
   pb_imap_parser_feed (parser, (const guint8 *) max63, sizeof max63 - 1);
   g_assert_cmpint (pb_imap_parser_next (parser, &response, &error), ==, PB_IMAP_PARSE_NEED_MORE);
   g_assert_no_error (error);
@@ -960,7 +1016,7 @@ test_limit_items_million (void)
   PbImapParserLimits limits = { .max_line = 64 * 1024 * 1024 };
   g_autofree char *at = items ("* 1 FETCH (", 1000000, "7", ")\r\n");
   g_autofree char *over = items ("* 1 FETCH (", 1000001, "7", ")\r\n");
-  g_autoptr(PbImapParser) parser = pb_imap_parser_new (&limits);
+  g_autoptr(PbImapParser) parser = parser_new (&limits);
   g_autoptr(PbImapResponse) response = NULL;
   g_autoptr(GError) error = NULL;
   gsize len = strlen (at);
@@ -1006,7 +1062,7 @@ test_limit_zero_means_default (void)
 static void
 test_endless_line (void)
 {
-  g_autoptr(PbImapParser) parser = pb_imap_parser_new (NULL);
+  g_autoptr(PbImapParser) parser = parser_new (NULL);
   g_autoptr(PbImapResponse) response = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree guint8 *chunk = g_malloc (4096);
@@ -1042,7 +1098,7 @@ test_endless_line (void)
 static void
 test_missing_crlf (void)
 {
-  g_autoptr(PbImapParser) parser = pb_imap_parser_new (NULL);
+  g_autoptr(PbImapParser) parser = parser_new (NULL);
   g_autoptr(PbImapResponse) response = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *dump = NULL;
@@ -1065,7 +1121,7 @@ static void
 test_pending (void)
 {
   static const char input[] = "A2 OK Begin TLS negotiation now.\r\n* OK injected\r\n";
-  g_autoptr(PbImapParser) parser = pb_imap_parser_new (NULL);
+  g_autoptr(PbImapParser) parser = parser_new (NULL);
   g_autoptr(PbImapResponse) response = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -1090,7 +1146,7 @@ test_large_literal_linear (void)
 {
   const gsize size = 50 * 1000 * 1000;
   PbImapParserLimits limits = { .max_literal = size };
-  g_autoptr(PbImapParser) parser = pb_imap_parser_new (&limits);
+  g_autoptr(PbImapParser) parser = parser_new (&limits);
   g_autoptr(PbImapResponse) response = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *head = g_strdup_printf ("* 1 FETCH (UID 7 BODY[] {%" G_GSIZE_FORMAT "}\r\n",
@@ -1121,11 +1177,14 @@ test_large_literal_linear (void)
   elapsed = g_test_timer_elapsed ();
   g_test_message ("50 MB literal in 16 KiB pieces parsed in %.3f s", elapsed);
 
+  /* Larger than the default spill threshold: the bytes are in a file, not in str. */
   body = g_ptr_array_index (((PbImapValue *) g_ptr_array_index (response->items, 2))->list, 3);
   g_assert_cmpint (body->type, ==, PB_IMAP_VALUE_STRING);
   g_assert_cmpuint (body->len, ==, size);
-  g_assert_cmpmem (body->str, 6, "\r\n\0x)(", 6);
-  g_assert_cmpint (body->str[size], ==, '\0');
+  g_assert_null (body->str);
+  g_assert_cmpuint (g_bytes_get_size (pb_imap_value_get_bytes (body)), ==, size);
+  g_assert_cmpmem (g_bytes_get_data (pb_imap_value_get_bytes (body), NULL), 6, "\r\n\0x)(", 6);
+  g_assert_cmpuint (pb_imap_parser_get_buffer_size (parser), <=, 64 * 1024);
   g_assert_cmpuint (pb_imap_parser_get_pending (parser), ==, 12);
   g_clear_pointer (&response, pb_imap_response_free);
   g_assert_cmpint (pb_imap_parser_next (parser, &response, &error), ==, PB_IMAP_PARSE_OK);
@@ -1137,7 +1196,7 @@ static void
 test_many_responses (void)
 {
   const guint n = 200000;
-  g_autoptr(PbImapParser) parser = pb_imap_parser_new (NULL);
+  g_autoptr(PbImapParser) parser = parser_new (NULL);
   g_autoptr(GString) input = g_string_new (NULL);
   guint count = 0;
   gdouble elapsed;
@@ -1190,6 +1249,430 @@ test_many_responses (void)
     g_test_message ("%u interleaved responses in %.3f s", got, g_test_timer_elapsed ());
     g_assert_cmpuint (got, ==, 2 * n);
   }
+}
+
+/* Spilling large literals to disk */
+
+static guint
+count_open_fds (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  if (dir == NULL)
+    return 0;
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+static gboolean
+dir_is_empty (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+
+  g_assert_nonnull (dir);
+  return g_dir_read_name (dir) == NULL;
+}
+
+/* Random bytes with CRLF, NUL, "{5}" CRLF and response-like lines sprinkled in, so that a
+ * framing that looked at literal bytes would go wrong. */
+static guint8 *
+random_literal (gsize size)
+{
+  static const char *const noise[] = {
+    "\r\n", "\0", "{5}\r\n", "* 1 EXISTS\r\n", "A1 OK done\r\n", ")", "(", "\"", "~{3}\r\n",
+  };
+  guint8 *data = g_malloc (size);
+  gsize i = 0;
+
+  while (i < size)
+    {
+      if (g_test_rand_int_range (0, 8) == 0)
+        {
+          const char *piece = noise[g_test_rand_int_range (0, G_N_ELEMENTS (noise))];
+          gsize n = MIN (MAX (strlen (piece), 1), size - i);
+
+          memcpy (data + i, piece, n);
+          i += n;
+        }
+      else
+        {
+          guint32 r = g_test_rand_int ();
+          gsize n = MIN (sizeof r, size - i);
+
+          memcpy (data + i, &r, n);
+          i += n;
+        }
+    }
+  return data;
+}
+
+/* Feeds @input in random pieces of 1 to @max_chunk bytes, taking responses out as they
+ * complete, and returns them. */
+static GPtrArray *
+feed_randomly (PbImapParser *parser,
+               const guint8 *input,
+               gsize         len,
+               gsize         max_chunk,
+               gsize        *out_peak)
+{
+  GPtrArray *responses = g_ptr_array_new_with_free_func ((GDestroyNotify) pb_imap_response_free);
+  gsize off = 0;
+
+  *out_peak = 0;
+  while (off < len)
+    {
+      gsize n = g_test_rand_int_range (1, max_chunk + 1);
+      PbImapResponse *response = NULL;
+      g_autoptr(GError) error = NULL;
+
+      n = MIN (n, len - off);
+      pb_imap_parser_feed (parser, input + off, n);
+      off += n;
+      *out_peak = MAX (*out_peak, pb_imap_parser_get_buffer_size (parser));
+      while (pb_imap_parser_next (parser, &response, &error) == PB_IMAP_PARSE_OK)
+        g_ptr_array_add (responses, response);
+      g_assert_no_error (error);
+    }
+  g_assert_cmpuint (pb_imap_parser_get_pending (parser), ==, 0);
+  return responses;
+}
+
+static PbImapValue *
+fetch_item (PbImapResponse *response,
+            guint           index)
+{
+  PbImapValue *list = g_ptr_array_index (response->items, 2);
+
+  g_assert_cmpint (list->type, ==, PB_IMAP_VALUE_LIST);
+  g_assert_cmpuint (index, <, list->list->len);
+  return g_ptr_array_index (list->list, index);
+}
+
+/* A 5 MiB message in random small pieces: it goes to disk as it arrives, the parser's own
+ * memory stays at a few KiB, and the value holds exactly the bytes sent. */
+static void
+test_spill_large (void)
+{
+  const gsize size = 5 * 1024 * 1024;
+  PbImapParserLimits limits = { .spill_threshold = 64 * 1024 };
+  g_autoptr(PbImapParser) parser = parser_new (&limits);
+  g_autoptr(GPtrArray) responses = NULL;
+  PbImapResponse *response;
+  g_autoptr(GBytes) kept = NULL;
+  g_autofree guint8 *literal = random_literal (size);
+  g_autofree char *head = g_strdup_printf ("* 1 FETCH (UID 7 BODY[] {%" G_GSIZE_FORMAT "}\r\n",
+                                           size);
+  static const char tail[] = " FLAGS (\\Seen))\r\n";
+  g_autoptr(GByteArray) input = g_byte_array_new ();
+  guint fds = count_open_fds ();
+  PbImapValue *body;
+  gsize peak;
+
+  g_byte_array_append (input, (const guint8 *) head, strlen (head));
+  g_byte_array_append (input, literal, size);
+  g_byte_array_append (input, (const guint8 *) tail, sizeof tail - 1);
+
+  responses = feed_randomly (parser, input->data, input->len, 4096, &peak);
+  g_assert_cmpuint (responses->len, ==, 1);
+  response = g_ptr_array_index (responses, 0);
+  g_test_message ("peak parser buffer for a 5 MiB literal: %" G_GSIZE_FORMAT " bytes", peak);
+  g_assert_cmpuint (peak, <=, 32 * 1024);
+  g_assert_cmpuint (pb_imap_parser_get_pending (parser), ==, 0);
+  /* The file had no name at any time, and it is closed once mapped. */
+  g_assert_true (dir_is_empty (spill_dir));
+  g_assert_cmpuint (count_open_fds (), ==, fds);
+
+  g_assert_true (pb_imap_value_is_atom (fetch_item (response, 2), "BODY[]"));
+  body = fetch_item (response, 3);
+  g_assert_cmpint (body->type, ==, PB_IMAP_VALUE_STRING);
+  g_assert_null (body->str);
+  g_assert_null (pb_imap_value_get_string (body));
+  g_assert_cmpuint (body->len, ==, size);
+  g_assert_true (pb_imap_value_is_atom (fetch_item (response, 4), "FLAGS"));
+
+  /* The bytes may outlive the response. */
+  kept = g_bytes_ref (pb_imap_value_get_bytes (body));
+  g_clear_pointer (&responses, g_ptr_array_unref);
+  g_assert_cmpmem (g_bytes_get_data (kept, NULL), g_bytes_get_size (kept), literal, size);
+}
+
+/* Several literals in one FETCH, some above the threshold and some not, then another response:
+ * the same dumps as with everything in memory, however the bytes are split. */
+static void
+test_spill_multiple (void)
+{
+  static const gsize sizes[] = { 100000, 3000, 200001, 0, 70000 };
+  PbImapParserLimits spilling = { .spill_threshold = 64 * 1024 };
+  PbImapParserLimits in_memory = { .spill_threshold = G_MAXSIZE };
+  static const gsize irregular[] = { 4096, 1, 65536, 17, 300000 };
+  g_autoptr(GByteArray) input = g_byte_array_new ();
+  g_autoptr(PbImapParser) parser = NULL;
+  g_autoptr(GPtrArray) responses = NULL;
+  PbImapResponse *response;
+  g_autofree char *expected = NULL;
+  g_autofree char *got = NULL;
+  guint8 *literals[G_N_ELEMENTS (sizes)];
+  Outcome reference, other;
+  gsize peak;
+
+#define APPEND(s) g_byte_array_append (input, (const guint8 *) (s), strlen (s))
+#define APPEND_LITERAL(i) \
+  G_STMT_START { \
+    g_autofree char *size_ = g_strdup_printf ("{%" G_GSIZE_FORMAT "}\r\n", sizes[i]); \
+    APPEND (size_); \
+    g_byte_array_append (input, literals[i], sizes[i]); \
+  } G_STMT_END
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    literals[i] = random_literal (sizes[i]);
+
+  APPEND ("* 3 FETCH (UID 9 BODY[] ");
+  APPEND_LITERAL (0);
+  APPEND (" BODY[HEADER] ");
+  APPEND_LITERAL (1);
+  APPEND (" BINARY[1] ~");
+  APPEND_LITERAL (2);
+  APPEND (" BODY[TEXT] ");
+  APPEND_LITERAL (3);
+  APPEND (")\r\n* 4 FETCH (BODY[] ");
+  APPEND_LITERAL (4);
+  APPEND (")\r\nA5 OK done\r\n");
+#undef APPEND_LITERAL
+#undef APPEND
+
+  reference = parse_whole (&in_memory, input->data, input->len);
+  g_assert_false (reference.failed);
+  g_assert_cmpuint (reference.dumps->len, ==, 3);
+  expected = outcome_join (&reference);
+  outcome_clear (&reference);
+
+  other = parse_whole (&spilling, input->data, input->len);
+  got = outcome_join (&other);
+  g_assert_cmpstr (got, ==, expected);
+  outcome_clear (&other);
+  g_clear_pointer (&got, g_free);
+
+  other = parse_chunked (&spilling, input->data, input->len, irregular, G_N_ELEMENTS (irregular));
+  got = outcome_join (&other);
+  g_assert_cmpstr (got, ==, expected);
+  outcome_clear (&other);
+  g_clear_pointer (&got, g_free);
+
+  /* Which ones went to disk, and their bytes. */
+  parser = parser_new (&spilling);
+  responses = feed_randomly (parser, input->data, input->len, 8192, &peak);
+  g_assert_cmpuint (peak, <=, 32 * 1024);
+  g_assert_cmpuint (responses->len, ==, 3);
+  response = g_ptr_array_index (responses, 0);
+  for (guint i = 0; i < 4; i++)
+    {
+      PbImapValue *value = fetch_item (response, 3 + 2 * i);
+      GBytes *bytes = pb_imap_value_get_bytes (value);
+
+      g_assert_cmpint (value->type, ==, PB_IMAP_VALUE_STRING);
+      g_assert_cmpuint (value->len, ==, sizes[i]);
+      g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                       literals[i], sizes[i]);
+      if (sizes[i] > spilling.spill_threshold)
+        g_assert_null (value->str);
+      else
+        g_assert_nonnull (value->str);
+    }
+  response = g_ptr_array_index (responses, 1);
+  g_assert_null (fetch_item (response, 1)->str);
+  g_assert_cmpmem (g_bytes_get_data (pb_imap_value_get_bytes (fetch_item (response, 1)), NULL),
+                   fetch_item (response, 1)->len, literals[4], sizes[4]);
+  response = g_ptr_array_index (responses, 2);
+  g_assert_cmpstr (response->tag, ==, "A5");
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    g_free (literals[i]);
+}
+
+/* A literal of exactly the threshold stays in memory; one byte more goes to disk. */
+static void
+test_spill_threshold (void)
+{
+  PbImapParserLimits limits = { .spill_threshold = 10 };
+  static const char at[] = "* 1 FETCH (BODY[] {10}\r\n0123456789)\r\n";
+  static const char over[] = "* 1 FETCH (BODY[] {11}\r\n0123456789a)\r\n";
+  g_autoptr(PbImapParser) parser = parser_new (&limits);
+  g_autoptr(PbImapResponse) response = NULL;
+  g_autoptr(GError) error = NULL;
+
+  pb_imap_parser_feed (parser, (const guint8 *) at, sizeof at - 1);
+  g_assert_cmpint (pb_imap_parser_next (parser, &response, &error), ==, PB_IMAP_PARSE_OK);
+  g_assert_cmpstr (fetch_item (response, 1)->str, ==, "0123456789");
+  g_clear_pointer (&response, pb_imap_response_free);
+
+  pb_imap_parser_feed (parser, (const guint8 *) over, sizeof over - 1);
+  g_assert_cmpint (pb_imap_parser_next (parser, &response, &error), ==, PB_IMAP_PARSE_OK);
+  g_assert_null (fetch_item (response, 1)->str);
+  g_assert_cmpuint (fetch_item (response, 1)->len, ==, 11);
+  g_assert_cmpmem (g_bytes_get_data (pb_imap_value_get_bytes (fetch_item (response, 1)), NULL),
+                   11, "0123456789a", 11);
+  g_clear_pointer (&response, pb_imap_response_free);
+
+  /* Quoted strings have bytes too, and non-strings have none. */
+  pb_imap_parser_feed (parser, (const guint8 *) "* 1 FETCH (X \"a\\\"b\" Y NIL)\r\n", 28);
+  g_assert_cmpint (pb_imap_parser_next (parser, &response, &error), ==, PB_IMAP_PARSE_OK);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (pb_imap_value_get_bytes (fetch_item (response, 1)), NULL),
+                   3, "a\"b", 3);
+  g_assert_null (pb_imap_value_get_bytes (fetch_item (response, 0)));
+  g_assert_null (pb_imap_value_get_bytes (fetch_item (response, 3)));
+  g_assert_null (pb_imap_value_get_bytes (g_ptr_array_index (response->items, 0)));
+  g_assert_null (pb_imap_value_get_bytes (NULL));
+}
+
+/* A spill directory that cannot take the file: the responses before the literal still come
+ * out, then a clear PB_IMAP_ERROR_FAILED that sticks until reset. */
+static void
+check_bad_spill_dir (const char *dir)
+{
+  static const char input[] = "* 1 EXISTS\r\n* 2 FETCH (BODY[] {20}\r\n01234567890123456789)\r\n"
+                              "* 3 EXISTS\r\n";
+  PbImapParserLimits limits = { .spill_threshold = 10 };
+  g_autoptr(PbImapParser) parser = parser_new (&limits);
+  g_autoptr(PbImapResponse) response = NULL;
+  g_autoptr(GError) error = NULL;
+  guint fds = count_open_fds ();
+
+  g_test_message ("spill directory %s", dir);
+  pb_imap_parser_set_spill_dir (parser, dir);
+  pb_imap_parser_feed (parser, (const guint8 *) input, sizeof input - 1);
+  g_assert_cmpint (pb_imap_parser_next (parser, &response, &error), ==, PB_IMAP_PARSE_OK);
+  g_assert_cmpuint (((PbImapValue *) g_ptr_array_index (response->items, 0))->number, ==, 1);
+  g_clear_pointer (&response, pb_imap_response_free);
+
+  g_assert_cmpint (pb_imap_parser_next (parser, &response, &error), ==, PB_IMAP_PARSE_ERROR);
+  g_assert_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_FAILED);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_str_has_prefix (error->message, "Cannot store a large message in "));
+  g_assert_nonnull (strstr (error->message, dir));
+  g_clear_error (&error);
+  g_assert_cmpuint (pb_imap_parser_get_pending (parser), ==, 0);
+  g_assert_cmpint (pb_imap_parser_next (parser, &response, &error), ==, PB_IMAP_PARSE_ERROR);
+  g_assert_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_FAILED);
+  g_clear_error (&error);
+  g_assert_cmpuint (count_open_fds (), ==, fds);
+
+  /* With a usable directory the same bytes parse. */
+  pb_imap_parser_reset (parser);
+  pb_imap_parser_set_spill_dir (parser, spill_dir);
+  pb_imap_parser_feed (parser, (const guint8 *) input, sizeof input - 1);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_assert_cmpint (pb_imap_parser_next (parser, &response, &error), ==, PB_IMAP_PARSE_OK);
+      g_clear_pointer (&response, pb_imap_response_free);
+    }
+  g_assert_no_error (error);
+}
+
+static void
+test_spill_bad_dir (void)
+{
+  g_autofree char *missing = g_build_filename (spill_dir, "missing", "deeper", NULL);
+  g_autofree char *file = g_build_filename (spill_dir, "a-file", NULL);
+  g_autofree char *read_only = g_build_filename (spill_dir, "read-only", NULL);
+  g_autofree char *probe = g_build_filename (read_only, "probe", NULL);
+  g_autoptr(GError) error = NULL;
+
+  check_bad_spill_dir (missing);
+
+  g_file_set_contents (file, "x", 1, &error);
+  g_assert_no_error (error);
+  check_bad_spill_dir (file);
+  g_assert_no_errno (g_unlink (file));
+
+  /* Permissions do not stop root, so a read-only directory is only tried when it is one;
+   * sysfs refuses new files to everybody. */
+  g_assert_no_errno (g_mkdir (read_only, 0555));
+  if (!g_file_set_contents (probe, "x", 1, NULL))
+    check_bad_spill_dir (read_only);
+  else
+    g_test_message ("running as root: mode 0555 does not make a directory read-only");
+  g_unlink (probe);
+  g_assert_no_errno (g_rmdir (read_only));
+  if (g_file_test ("/sys/kernel", G_FILE_TEST_IS_DIR))
+    check_bad_spill_dir ("/sys/kernel");
+}
+
+/* A write that fails half-way (here: the file size limit, EFBIG) is an error too, and the
+ * partial file goes away. Run in a subprocess because of the limit. */
+static void
+test_spill_write_failure (void)
+{
+  if (g_test_subprocess ())
+    {
+      const gsize size = 200000;
+      PbImapParserLimits limits = { .spill_threshold = 1000 };
+      g_autoptr(PbImapParser) parser = parser_new (&limits);
+      g_autoptr(PbImapResponse) response = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree guint8 *literal = random_literal (size);
+      g_autofree char *head = g_strdup_printf ("* 1 FETCH (BODY[] {%" G_GSIZE_FORMAT "}\r\n",
+                                               size);
+      struct rlimit limit;
+      guint fds = count_open_fds ();
+
+      signal (SIGXFSZ, SIG_IGN);
+      g_assert_no_errno (getrlimit (RLIMIT_FSIZE, &limit));
+      limit.rlim_cur = 64 * 1024;
+      g_assert_no_errno (setrlimit (RLIMIT_FSIZE, &limit));
+
+      pb_imap_parser_feed (parser, (const guint8 *) head, strlen (head));
+      for (gsize off = 0; off < size; off += 4096)
+        pb_imap_parser_feed (parser, literal + off, MIN (4096, size - off));
+      pb_imap_parser_feed (parser, (const guint8 *) ")\r\n", 3);
+      g_assert_cmpint (pb_imap_parser_next (parser, &response, &error), ==,
+                       PB_IMAP_PARSE_ERROR);
+      g_assert_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_FAILED);
+      g_assert_nonnull (strstr (error->message, g_strerror (EFBIG)));
+      {
+        g_autofree char *size_text = g_format_size (size);
+
+        g_assert_true (g_str_has_prefix (error->message, "Cannot store a large message in "));
+        g_assert_nonnull (strstr (error->message, size_text));
+      }
+      g_assert_cmpuint (count_open_fds (), ==, fds);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
+/* Reset and free in the middle of a spilled literal close its file. */
+static void
+test_spill_interrupted (void)
+{
+  static const char head[] = "* 1 FETCH (BODY[] {100000}\r\n";
+  PbImapParserLimits limits = { .spill_threshold = 1000 };
+  g_autofree guint8 *half = random_literal (50000);
+  PbImapParser *parser = parser_new (&limits);
+  g_autoptr(PbImapResponse) response = NULL;
+  guint fds = count_open_fds ();
+
+  pb_imap_parser_feed (parser, (const guint8 *) head, sizeof head - 1);
+  pb_imap_parser_feed (parser, half, 50000);
+  g_assert_cmpuint (count_open_fds (), ==, fds + 1);
+  g_assert_cmpuint (pb_imap_parser_get_pending (parser), ==, sizeof head - 1 + 50000);
+  g_assert_cmpint (pb_imap_parser_next (parser, &response, NULL), ==, PB_IMAP_PARSE_NEED_MORE);
+  pb_imap_parser_reset (parser);
+  g_assert_cmpuint (count_open_fds (), ==, fds);
+  g_assert_cmpuint (pb_imap_parser_get_pending (parser), ==, 0);
+
+  pb_imap_parser_feed (parser, (const guint8 *) "* 2 EXISTS\r\n", 12);
+  g_assert_cmpint (pb_imap_parser_next (parser, &response, NULL), ==, PB_IMAP_PARSE_OK);
+
+  pb_imap_parser_feed (parser, (const guint8 *) head, sizeof head - 1);
+  pb_imap_parser_feed (parser, half, 50000);
+  g_assert_cmpuint (count_open_fds (), ==, fds + 1);
+  pb_imap_parser_free (parser);
+  g_assert_cmpuint (count_open_fds (), ==, fds);
 }
 
 /* Recorded server traces */
@@ -1286,7 +1769,13 @@ int
 main (int   argc,
       char *argv[])
 {
+  g_autoptr(GError) error = NULL;
+  int result;
+
   g_test_init (&argc, &argv, NULL);
+
+  spill_dir = g_dir_make_tmp ("pb-test-imap-parser-XXXXXX", &error);
+  g_assert_no_error (error);
 
   g_test_add_func ("/imap/parser/shapes", test_shapes);
   g_test_add_func ("/imap/parser/fields", test_fields);
@@ -1305,6 +1794,12 @@ main (int   argc,
   g_test_add_func ("/imap/parser/pending", test_pending);
   g_test_add_func ("/imap/parser/large-literal-linear", test_large_literal_linear);
   g_test_add_func ("/imap/parser/many-responses", test_many_responses);
+  g_test_add_func ("/imap/parser/spill/large", test_spill_large);
+  g_test_add_func ("/imap/parser/spill/multiple", test_spill_multiple);
+  g_test_add_func ("/imap/parser/spill/threshold", test_spill_threshold);
+  g_test_add_func ("/imap/parser/spill/bad-dir", test_spill_bad_dir);
+  g_test_add_func ("/imap/parser/spill/write-failure", test_spill_write_failure);
+  g_test_add_func ("/imap/parser/spill/interrupted", test_spill_interrupted);
   for (guint i = 0; i < G_N_ELEMENTS (trace_cases); i++)
     {
       g_autofree char *path = g_strdup_printf ("/imap/parser/trace/%s", trace_cases[i].file);
@@ -1313,5 +1808,12 @@ main (int   argc,
     }
   g_test_add_func ("/imap/parser/trace-content", test_trace_content);
 
-  return g_test_run ();
+  result = g_test_run ();
+
+  /* No spill file ever had a name that could be left behind. */
+  if (!dir_is_empty (spill_dir))
+    g_error ("%s is not empty", spill_dir);
+  g_rmdir (spill_dir);
+  g_free (spill_dir);
+  return result;
 }

@@ -412,11 +412,17 @@ pb_imap_client_connect (PbImapClient  *self,
     PbImapParserLimits limits = { 0 };
 
     limits.max_line = 8 * 1024 * 1024;
-    /* Exchange allows messages of 150 MB; a literal is held in memory until it is written
-     * to the store (streaming literals to disk is still to do), so allow 256 MiB rather
-     * than leave such a message stuck on the server forever. */
+    /* Exchange allows messages of 150 MB. Literals over 1 MiB go to an unlinked file and
+     * are read back through a mapping, so a big message costs disk, not heap. */
     limits.max_literal = 256 * 1024 * 1024;
     self->parser = pb_imap_parser_new (&limits);
+  }
+  {
+    /* Under the cache folder rather than /tmp, which is often a RAM-backed tmpfs. */
+    g_autofree char *spill = g_build_filename (g_get_user_cache_dir (), "postbote", "spill",
+                                               NULL);
+    if (g_mkdir_with_parents (spill, 0700) == 0)
+      pb_imap_parser_set_spill_dir (self->parser, spill);
   }
   self->connection = pb_connection_new_for_service (self->service);
   trace_name = g_strdup_printf ("imap %s", pb_service_get_host (self->service));

@@ -3,7 +3,12 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "pb-imap-parser.h"
 
@@ -11,20 +16,36 @@
  * The parser works in two steps so that total work stays linear in the bytes fed, however the
  * server splits them:
  *
- * 1. Framing finds where the current response ends. It looks for LF with memchr() from where
- *    the previous call stopped, and when a line ends in "{n}" CRLF it skips the n literal bytes
- *    without looking at them. Its position is kept between calls, so a 50 MB literal arriving
- *    in 16 KB pieces is never scanned again; each call only costs the new bytes.
+ * 1. Framing finds where each response ends, as the bytes are fed. Outside literals it looks
+ *    for LF with memchr() in the new bytes only, and when a line ends in "{n}" CRLF the next n
+ *    bytes are literal data that it passes on without looking at them. Its state is kept
+ *    between calls, so a 50 MB literal arriving in 16 KB pieces is never scanned again; each
+ *    call only costs the new bytes. Complete responses are queued as frames.
  *
- * 2. Once a whole response is buffered it is parsed in one pass from memory. Parsing a complete
- *    response cannot run out of data half-way through a token, which keeps the grammar code
- *    simple, and each response is parsed exactly once.
+ * 2. pb_imap_parser_next() parses the oldest complete response in one pass from memory.
+ *    Parsing a complete response cannot run out of data half-way through a token, which keeps
+ *    the grammar code simple, and each response is parsed exactly once.
+ *
+ * Framing decides what is kept in memory. Lines and literals up to spill_threshold go to the
+ * buffer. A larger literal goes, as its bytes arrive, to an unlinked temporary file; once it is
+ * complete the file is mapped read-only and closed, and the literal is queued as a spill that
+ * remembers where in the buffer its bytes would have been. When the parser reaches a literal
+ * at that place it takes the spill instead of reading the buffer, and the value's GBytes is the
+ * mapping. So a message of 150 MB costs a few KiB of heap however it arrives, and because
+ * framing and parsing agree on every literal (both key on "{n}" CRLF at the end of a line), the
+ * responses are the same with or without spilling.
+ *
+ * Positions come in two kinds. Stream offsets count every byte fed, spilled ones included;
+ * error messages and the line and response limits use them, so errors do not depend on the
+ * threshold. Logical buffer offsets count the bytes that went to the buffer and never go back
+ * when the buffer is compacted, so queued frames and spills can refer to them.
  *
  * Bounds are enforced in both steps: framing refuses lines longer than max_line (before they
  * end, so an endless line is never buffered beyond the limit), literals larger than
  * max_literal (as soon as the size is announced) and responses larger than max_response, so
- * what one response can make the parser buffer is bounded; the parser enforces nesting depth,
- * items per list and number overflow.
+ * what one response can make the parser buffer (or write to disk) is bounded; the parser
+ * enforces nesting depth, items per list and number overflow. Once framing fails it keeps
+ * nothing more, and the error is reported after the responses that were complete before it.
  *
  * Status responses (tagged, untagged OK/NO/BAD/PREAUTH/BYE) and continuations are exactly one
  * line: their text runs to CRLF and may end in something that looks like "{5}", which must not
@@ -32,10 +53,11 @@
  * the same function the parser uses.
  */
 
-#define DEFAULT_MAX_LINE     ((gsize) 64 * 1024)
-#define DEFAULT_MAX_LITERAL  ((gsize) 64 * 1024 * 1024)
-#define DEFAULT_MAX_DEPTH    32
-#define DEFAULT_MAX_ITEMS    1000000
+#define DEFAULT_MAX_LINE         ((gsize) 64 * 1024)
+#define DEFAULT_MAX_LITERAL      ((gsize) 64 * 1024 * 1024)
+#define DEFAULT_MAX_DEPTH        32
+#define DEFAULT_MAX_ITEMS        1000000
+#define DEFAULT_SPILL_THRESHOLD  ((gsize) 1024 * 1024)
 
 /* number64 in RFC 9051 is at most 2^63-1. */
 #define NUMBER64_MAX         G_GUINT64_CONSTANT (0x7fffffffffffffff)
@@ -44,27 +66,63 @@
  * for the rest of the session. */
 #define BUFFER_KEEP_SIZE     ((gsize) 64 * 1024)
 
+/* Spilled bytes that arrive in small pieces are gathered up to this much per write(), so a
+ * literal fed a few bytes at a time does not cost a system call for every piece. */
+#define SPILL_STAGING_SIZE   ((gsize) 16 * 1024)
+
+/* A complete response waiting to be parsed. It starts where the previous one ended. */
+typedef struct {
+  guint64  buf_end;      /* logical buffer offset after its last byte */
+  guint64  stream_end;   /* stream offset after its last byte */
+} Frame;
+
+/* A literal that went to a temporary file. */
+typedef struct {
+  guint64      buf_pos;  /* logical buffer offset where its bytes would have been */
+  gsize        size;
+  GMappedFile *file;
+} Spill;
+
 struct _PbImapParser
 {
   PbImapParserLimits  limits;
+  char               *spill_dir;     /* NULL: g_get_tmp_dir () */
 
-  /* Bytes fed and not yet handed out as responses start at data + start. */
+  /* Buffered bytes of responses not yet returned start at data + start. data[i] has the
+   * logical buffer offset data_base + i. */
   guint8             *data;
   gsize               len;
   gsize               alloc;
   gsize               start;
-  guint64             stream_base;   /* stream offset of data[0], for error messages */
+  guint64             data_base;
 
-  /* Framing state of the current response. Offsets are relative to start so that moving the
-   * buffer contents does not have to touch them. */
-  gsize               scan;          /* bytes before this have been looked at */
+  guint64             stream_fed;       /* every byte fed since the last reset */
+  guint64             stream_returned;  /* stream offset after the last response returned */
+
+  GArray             *frames;        /* Frame, oldest first from frames_head */
+  guint               frames_head;
+  GQueue              spills;        /* Spill*, in stream order */
+
+  /* Framing state of the response being received. resp_pos, line_start, line_bytes are stream
+   * offsets relative to its start; line_buf is a logical buffer offset. */
+  guint64             resp_stream;   /* stream offset of its first byte */
+  gsize               resp_pos;      /* its bytes seen so far */
   gsize               line_start;
   gsize               line_bytes;    /* bytes of earlier lines, outside literals */
-  gsize               literal_end;   /* valid while in_literal */
+  guint64             line_buf;
+  gsize               literal_left;  /* valid while in_literal */
   gboolean            in_literal;
   gboolean            classified;    /* single_line is known */
   gboolean            single_line;   /* status or continuation: ends at the first LF */
 
+  /* The literal being spilled, while in_literal and spill_fd >= 0. */
+  int                 spill_fd;
+  guint64             spill_buf_pos;
+  gsize               spill_size;
+  guint8             *staging;       /* SPILL_STAGING_SIZE bytes while spilling */
+  gsize               staged;
+
+  GError             *frame_failure; /* framing stopped; reported after the frames before it */
   GError             *failure;       /* sticky until pb_imap_parser_reset() */
 };
 
@@ -76,7 +134,11 @@ pb_imap_value_free (PbImapValue *value)
   if (value == NULL)
     return;
 
-  g_free (value->str);
+  /* A STRING's str belongs to its bytes (and is NULL when spilled). */
+  if (value->bytes != NULL)
+    g_bytes_unref (value->bytes);
+  else
+    g_free (value->str);
   g_clear_pointer (&value->list, g_ptr_array_unref);
   g_free (value);
 }
@@ -99,6 +161,25 @@ pb_imap_value_get_string (const PbImapValue *value)
     }
 
   return NULL;
+}
+
+/**
+ * pb_imap_value_get_bytes:
+ * @value: (nullable): a value
+ *
+ * Returns the data of a STRING value, quoted string or literal, spilled to disk or not.
+ *
+ * Returns: (transfer none) (nullable): the bytes, or %NULL when @value is not a STRING
+ */
+GBytes *
+pb_imap_value_get_bytes (const PbImapValue *value)
+{
+  if (value == NULL || value->type != PB_IMAP_VALUE_STRING)
+    return NULL;
+
+  /* The parser sets bytes on every STRING; only a hand-made value could lack them. */
+  g_return_val_if_fail (value->bytes != NULL, NULL);
+  return value->bytes;
 }
 
 gboolean
@@ -136,18 +217,40 @@ value_new (PbImapValueType type)
   return value;
 }
 
+/* Gives a STRING value @str (len bytes, NUL-terminated, from g_malloc()). The GBytes owns the
+ * copy, so a caller can keep the bytes after the value is gone. */
+static void
+value_take_string (PbImapValue *value,
+                   char        *str,
+                   gsize        len)
+{
+  g_assert (value->type == PB_IMAP_VALUE_STRING);
+
+  value->str = str;
+  value->len = len;
+  value->bytes = g_bytes_new_with_free_func (str, len, g_free, str);
+}
+
 static PbImapValue *
 value_new_bytes (PbImapValueType  type,
                  const guint8    *bytes,
                  gsize            len)
 {
   PbImapValue *value = value_new (type);
+  char *str = g_malloc (len + 1);
 
-  value->str = g_malloc (len + 1);
   if (len > 0)
-    memcpy (value->str, bytes, len);
-  value->str[len] = '\0';
-  value->len = len;
+    memcpy (str, bytes, len);
+  str[len] = '\0';
+  if (type == PB_IMAP_VALUE_STRING)
+    {
+      value_take_string (value, str, len);
+    }
+  else
+    {
+      value->str = str;
+      value->len = len;
+    }
   return value;
 }
 
@@ -270,6 +373,17 @@ set_limit_error (GError     **error,
 
 /* Buffer */
 
+/* Gives back a buffer that a large response made big, once nothing is left in it. */
+static void
+buffer_trim (PbImapParser *self)
+{
+  if (self->len == 0 && self->alloc > BUFFER_KEEP_SIZE)
+    {
+      g_clear_pointer (&self->data, g_free);
+      self->alloc = 0;
+    }
+}
+
 static void
 buffer_compact (PbImapParser *self)
 {
@@ -285,7 +399,7 @@ buffer_compact (PbImapParser *self)
 
   if (remaining > 0)
     memmove (self->data, self->data + self->start, remaining);
-  self->stream_base += self->start;
+  self->data_base += self->start;
   self->len = remaining;
   self->start = 0;
 
@@ -318,16 +432,265 @@ buffer_append (PbImapParser *self,
   self->len += length;
 }
 
-static void
-framing_reset (PbImapParser *self)
+static guint64
+buffer_end (PbImapParser *self)
 {
-  self->scan = 0;
+  return self->data_base + self->len;
+}
+
+/* Spilling large literals to disk */
+
+static void
+spill_free (gpointer data)
+{
+  Spill *spill = data;
+
+  g_mapped_file_unref (spill->file);
+  g_free (spill);
+}
+
+static const char *
+spill_dir (PbImapParser *self)
+{
+  return self->spill_dir != NULL ? self->spill_dir : g_get_tmp_dir ();
+}
+
+static gboolean
+spill_error (PbImapParser  *self,
+             int            saved_errno,
+             GError       **error)
+{
+  g_autofree char *size = g_format_size (self->spill_size);
+
+  gboolean no_space = saved_errno == ENOSPC;
+
+#ifdef EDQUOT
+  no_space = no_space || saved_errno == EDQUOT;
+#endif
+
+  /* A full disk is the failure users can do something about, so it says so plainly. */
+  if (no_space)
+    g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_FAILED,
+                 "No space left for a large message in %s: %s (a literal of %s)",
+                 spill_dir (self), g_strerror (saved_errno), size);
+  else
+    g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_FAILED,
+                 "Cannot store a large message in %s: %s (a literal of %s)",
+                 spill_dir (self), g_strerror (saved_errno), size);
+  return FALSE;
+}
+
+/* Opens an anonymous file in the spill directory: O_TMPFILE where the file system has it,
+ * otherwise a named file that is unlinked at once. Either way no name is left behind for
+ * a crash to leak. */
+static int
+spill_open (PbImapParser  *self,
+            GError       **error)
+{
+  const char *dir = spill_dir (self);
+  g_autofree char *template = NULL;
+  int saved_errno;
+  int fd;
+
+#ifdef O_TMPFILE
+  do
+    fd = open (dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  while (fd < 0 && errno == EINTR);
+  if (fd >= 0)
+    return fd;
+  /* EOPNOTSUPP: the file system lacks O_TMPFILE; EISDIR or EINVAL: the kernel does. */
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+    {
+      spill_error (self, errno, error);
+      return -1;
+    }
+#endif
+
+  template = g_build_filename (dir, "postbote-literal-XXXXXX", NULL);
+  fd = g_mkstemp_full (template, O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      spill_error (self, errno, error);
+      return -1;
+    }
+  if (g_unlink (template) != 0)
+    {
+      saved_errno = errno;
+      close (fd);
+      spill_error (self, saved_errno, error);
+      return -1;
+    }
+  return fd;
+}
+
+static gboolean
+spill_write_all (PbImapParser  *self,
+                 const guint8  *bytes,
+                 gsize          length,
+                 GError       **error)
+{
+  while (length > 0)
+    {
+      gssize n = write (self->spill_fd, bytes, MIN (length, (gsize) G_MAXSSIZE));
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return spill_error (self, errno, error);
+      /* write() returns 0 only when it cannot make progress, which on a file means no space. */
+      if (n == 0)
+        return spill_error (self, ENOSPC, error);
+      bytes += n;
+      length -= n;
+    }
+  return TRUE;
+}
+
+static gboolean
+spill_flush (PbImapParser  *self,
+             GError       **error)
+{
+  gsize staged = self->staged;
+
+  self->staged = 0;
+  return spill_write_all (self, self->staging, staged, error);
+}
+
+static gboolean
+spill_write (PbImapParser  *self,
+             const guint8  *bytes,
+             gsize          length,
+             GError       **error)
+{
+  if (self->staged + length < SPILL_STAGING_SIZE)
+    {
+      memcpy (self->staging + self->staged, bytes, length);
+      self->staged += length;
+      return TRUE;
+    }
+
+  if (!spill_flush (self, error))
+    return FALSE;
+  if (length >= SPILL_STAGING_SIZE)
+    return spill_write_all (self, bytes, length, error);
+  memcpy (self->staging, bytes, length);
+  self->staged = length;
+  return TRUE;
+}
+
+/* Drops the literal being spilled, if any. */
+static void
+spill_abort (PbImapParser *self)
+{
+  if (self->spill_fd >= 0)
+    {
+      close (self->spill_fd);
+      self->spill_fd = -1;
+    }
+  g_clear_pointer (&self->staging, g_free);
+  self->staged = 0;
+}
+
+static gboolean
+spill_begin (PbImapParser  *self,
+             gsize          size,
+             GError       **error)
+{
+  g_assert (self->spill_fd < 0);
+
+  self->spill_size = size;
+  self->spill_buf_pos = buffer_end (self);
+  self->spill_fd = spill_open (self, error);
+  if (self->spill_fd < 0)
+    return FALSE;
+  self->staging = g_malloc (SPILL_STAGING_SIZE);
+  self->staged = 0;
+  return TRUE;
+}
+
+/* The whole literal is in the file: map it read-only and close the file, so that only one
+ * descriptor is ever open per parser, and queue it for the parser. */
+static gboolean
+spill_end (PbImapParser  *self,
+           GError       **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  GMappedFile *file;
+  Spill *spill;
+
+  if (!spill_flush (self, error))
+    return FALSE;
+
+  file = g_mapped_file_new_from_fd (self->spill_fd, FALSE, &local_error);
+  spill_abort (self);
+  if (file == NULL)
+    {
+      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_FAILED,
+                   "Cannot map a large message from %s: %s", spill_dir (self),
+                   local_error->message);
+      return FALSE;
+    }
+  if (g_mapped_file_get_length (file) != self->spill_size)
+    {
+      g_mapped_file_unref (file);
+      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_FAILED,
+                   "Cannot store a large message in %s: the temporary file changed size",
+                   spill_dir (self));
+      return FALSE;
+    }
+
+  spill = g_new0 (Spill, 1);
+  spill->buf_pos = self->spill_buf_pos;
+  spill->size = self->spill_size;
+  spill->file = file;
+  g_queue_push_tail (&self->spills, spill);
+  return TRUE;
+}
+
+/* Drops queued spills that lie before @buf_end (those of a response that was just parsed;
+ * normally the parser took them all already). */
+static void
+spills_drop_before (PbImapParser *self,
+                    guint64       buf_end)
+{
+  Spill *spill;
+
+  while ((spill = g_queue_peek_head (&self->spills)) != NULL && spill->buf_pos < buf_end)
+    spill_free (g_queue_pop_head (&self->spills));
+}
+
+/* Framing state */
+
+static void
+framing_next_response (PbImapParser *self)
+{
+  self->resp_stream += self->resp_pos;
+  self->resp_pos = 0;
   self->line_start = 0;
   self->line_bytes = 0;
-  self->literal_end = 0;
+  self->line_buf = buffer_end (self);
+  self->literal_left = 0;
   self->in_literal = FALSE;
   self->classified = FALSE;
   self->single_line = FALSE;
+}
+
+/* Forgets every byte held: buffer, queued frames and spills, the response being framed. */
+static void
+clear_input (PbImapParser *self)
+{
+  g_clear_pointer (&self->data, g_free);
+  self->data_base += self->len;
+  self->len = self->alloc = self->start = 0;
+  g_array_set_size (self->frames, 0);
+  self->frames_head = 0;
+  g_queue_clear_full (&self->spills, spill_free);
+  spill_abort (self);
+  g_clear_error (&self->frame_failure);
+  self->stream_returned = self->stream_fed;
+  self->resp_pos = 0;
+  self->resp_stream = self->stream_fed;
+  framing_next_response (self);
 }
 
 /* Public API: lifecycle */
@@ -358,6 +721,12 @@ pb_imap_parser_new (const PbImapParserLimits *limits)
       max = max <= G_MAXSIZE - self->limits.max_line ? max + self->limits.max_line : G_MAXSIZE;
       self->limits.max_response = max;
     }
+  if (self->limits.spill_threshold == 0)
+    self->limits.spill_threshold = DEFAULT_SPILL_THRESHOLD;
+
+  self->frames = g_array_new (FALSE, FALSE, sizeof (Frame));
+  g_queue_init (&self->spills);
+  self->spill_fd = -1;
 
   return self;
 }
@@ -368,8 +737,10 @@ pb_imap_parser_free (PbImapParser *self)
   if (self == NULL)
     return;
 
-  g_free (self->data);
+  clear_input (self);
+  g_array_unref (self->frames);
   g_clear_error (&self->failure);
+  g_free (self->spill_dir);
   g_free (self);
 }
 
@@ -378,29 +749,23 @@ pb_imap_parser_reset (PbImapParser *self)
 {
   g_return_if_fail (self != NULL);
 
-  g_clear_pointer (&self->data, g_free);
-  self->len = 0;
-  self->alloc = 0;
-  self->start = 0;
-  self->stream_base = 0;
-  framing_reset (self);
+  clear_input (self);
   g_clear_error (&self->failure);
+  self->data_base = 0;
+  self->stream_fed = 0;
+  self->stream_returned = 0;
+  self->resp_stream = 0;
+  framing_next_response (self);
 }
 
 void
-pb_imap_parser_feed (PbImapParser *self,
-                     const guint8 *data,
-                     gsize         length)
+pb_imap_parser_set_spill_dir (PbImapParser *self,
+                              const char   *dir)
 {
   g_return_if_fail (self != NULL);
-  g_return_if_fail (data != NULL || length == 0);
 
-  /* A failed parser is waiting to be reset; keeping what arrives would only grow memory. */
-  if (self->failure != NULL || length == 0)
-    return;
-
-  buffer_compact (self);
-  buffer_append (self, data, length);
+  g_free (self->spill_dir);
+  self->spill_dir = g_strdup (dir);
 }
 
 gsize
@@ -408,16 +773,20 @@ pb_imap_parser_get_pending (PbImapParser *self)
 {
   g_return_val_if_fail (self != NULL, 0);
 
-  return self->len - self->start;
+  if (self->failure != NULL)
+    return 0;
+  return self->stream_fed - self->stream_returned;
+}
+
+gsize
+pb_imap_parser_get_buffer_size (PbImapParser *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->alloc + (self->staging != NULL ? SPILL_STAGING_SIZE : 0);
 }
 
 /* Framing */
-
-typedef enum {
-  FRAME_NEED_MORE,
-  FRAME_COMPLETE,
-  FRAME_ERROR,
-} FrameResult;
 
 /* Looks for "{n}" CRLF or "{n+}" CRLF at the end of a line (line includes its LF). Returns
  * FALSE with @error set when the size overflows. */
@@ -465,31 +834,124 @@ find_literal (const guint8 *line,
   return TRUE;
 }
 
-/* Advances framing over whatever arrived since the last call. On FRAME_COMPLETE, *out_len is
- * the length of the complete response starting at data + start. */
-static FrameResult
-frame_response (PbImapParser  *self,
-                gsize         *out_len,
-                GError       **error)
+static void
+frame_complete (PbImapParser *self)
 {
-  const guint8 *data = self->data + self->start;
-  gsize avail = self->len - self->start;
-  guint64 offset = self->stream_base + self->start;
-  gsize line_budget, response_budget;
+  Frame frame = {
+    .buf_end = buffer_end (self),
+    .stream_end = self->resp_stream + self->resp_pos,
+  };
 
-  for (;;)
+  g_array_append_val (self->frames, frame);
+  framing_next_response (self);
+}
+
+/* The literal's last byte has arrived; the line after it starts. */
+static gboolean
+frame_literal_done (PbImapParser  *self,
+                    GError       **error)
+{
+  g_assert (self->in_literal && self->literal_left == 0);
+
+  self->in_literal = FALSE;
+  self->line_start = self->resp_pos;
+  self->line_buf = buffer_end (self);
+  if (self->spill_fd >= 0)
+    return spill_end (self, error);
+  return TRUE;
+}
+
+/* A whole line, LF included, has just been buffered. */
+static gboolean
+frame_line_done (PbImapParser  *self,
+                 GError       **error)
+{
+  const guint8 *line = self->data + (self->line_buf - self->data_base);
+  gsize len = buffer_end (self) - self->line_buf;
+  guint64 offset = self->resp_stream;
+  gboolean found;
+  guint64 size;
+
+  g_assert (len == self->resp_pos - self->line_start);
+
+  if (!self->classified)
+    {
+      self->single_line = !is_untagged_data (line, len);
+      self->classified = TRUE;
+    }
+
+  if (self->single_line)
+    {
+      frame_complete (self);
+      return TRUE;
+    }
+
+  if (!find_literal (line, len, &found, &size, offset + self->line_start, error))
+    return FALSE;
+
+  if (!found)
+    {
+      frame_complete (self);
+      return TRUE;
+    }
+
+  if (size > self->limits.max_literal)
+    {
+      set_limit_error (error, offset + self->resp_pos, "literal size", self->limits.max_literal);
+      return FALSE;
+    }
+  if (size > self->limits.max_response - self->resp_pos)
+    {
+      set_limit_error (error, offset + self->resp_pos, "response size",
+                       self->limits.max_response);
+      return FALSE;
+    }
+
+  /* Lines joined by literals count as one line, or a server could grow a response without
+   * bound by chaining "{0}" literals. */
+  self->line_bytes += len;
+  self->in_literal = TRUE;
+  self->literal_left = size;
+
+  if (size > self->limits.spill_threshold && !spill_begin (self, size, error))
+    return FALSE;
+  if (size == 0)
+    return frame_literal_done (self, error);
+  return TRUE;
+}
+
+/* Frames @length new bytes: appends lines and small literals to the buffer, writes large
+ * literals to their files, and queues every response that completes. */
+static gboolean
+frame_bytes (PbImapParser  *self,
+             const guint8  *bytes,
+             gsize          length,
+             GError       **error)
+{
+  while (length > 0)
     {
       const guint8 *nl;
-      gsize line_end, budget;
-      gboolean found;
-      guint64 size;
+      gsize take, line_len, line_budget, response_budget, budget;
 
       if (self->in_literal)
         {
-          if (avail < self->literal_end)
-            return FRAME_NEED_MORE;
-          self->in_literal = FALSE;
-          self->scan = self->line_start = self->literal_end;
+          take = MIN (length, self->literal_left);
+          if (self->spill_fd >= 0)
+            {
+              if (!spill_write (self, bytes, take, error))
+                return FALSE;
+            }
+          else
+            {
+              buffer_append (self, bytes, take);
+            }
+          bytes += take;
+          length -= take;
+          self->resp_pos += take;
+          self->literal_left -= take;
+          if (self->literal_left == 0 && !frame_literal_done (self, error))
+            return FALSE;
+          continue;
         }
 
       /* What the current line may still take: its share of max_line, and what max_response
@@ -499,69 +961,60 @@ frame_response (PbImapParser  *self,
       response_budget = self->limits.max_response - self->line_start;
       budget = MIN (line_budget, response_budget);
 
-      nl = memchr (data + self->scan, '\n', avail - self->scan);
-      if (nl == NULL)
+      nl = memchr (bytes, '\n', length);
+      take = nl != NULL ? (gsize) (nl - bytes) + 1 : length;
+      line_len = (self->resp_pos - self->line_start) + take;
+
+      /* An unfinished line will be longer than what is here: refuse it now rather than buffer
+       * an endless line. */
+      if (nl != NULL ? line_len > budget : line_len >= budget)
         {
-          self->scan = avail;
-          /* The line is not complete, so it will be longer than what is here: refuse now
-           * rather than buffer an endless line. */
-          if (avail - self->line_start >= budget)
-            goto too_long;
-          return FRAME_NEED_MORE;
+          if (line_budget <= response_budget)
+            set_limit_error (error, self->resp_stream + self->line_start, "line length",
+                             self->limits.max_line);
+          else
+            set_limit_error (error, self->resp_stream + self->line_start, "response size",
+                             self->limits.max_response);
+          return FALSE;
         }
 
-      line_end = (nl - data) + 1;
-      if (line_end - self->line_start > budget)
-        goto too_long;
-      self->scan = line_end;
-
-      if (!self->classified)
-        {
-          self->single_line = !is_untagged_data (data, line_end);
-          self->classified = TRUE;
-        }
-
-      if (self->single_line)
-        {
-          *out_len = line_end;
-          return FRAME_COMPLETE;
-        }
-
-      if (!find_literal (data + self->line_start, line_end - self->line_start, &found, &size,
-                         offset + self->line_start, error))
-        return FRAME_ERROR;
-
-      if (!found)
-        {
-          *out_len = line_end;
-          return FRAME_COMPLETE;
-        }
-
-      if (size > self->limits.max_literal)
-        {
-          set_limit_error (error, offset + line_end, "literal size", self->limits.max_literal);
-          return FRAME_ERROR;
-        }
-      if (size > self->limits.max_response - line_end)
-        {
-          set_limit_error (error, offset + line_end, "response size", self->limits.max_response);
-          return FRAME_ERROR;
-        }
-
-      /* Lines joined by literals count as one line, or a server could grow a response without
-       * bound by chaining "{0}" literals. */
-      self->line_bytes += line_end - self->line_start;
-      self->in_literal = TRUE;
-      self->literal_end = line_end + size;
+      buffer_append (self, bytes, take);
+      bytes += take;
+      length -= take;
+      self->resp_pos += take;
+      if (nl != NULL && !frame_line_done (self, error))
+        return FALSE;
     }
 
-too_long:
-  if (line_budget <= response_budget)
-    set_limit_error (error, offset + self->line_start, "line length", self->limits.max_line);
-  else
-    set_limit_error (error, offset + self->line_start, "response size",
-                     self->limits.max_response);
-  return FRAME_ERROR;
+  return TRUE;
+}
+
+void
+pb_imap_parser_feed (PbImapParser *self,
+                     const guint8 *data,
+                     gsize         length)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (data != NULL || length == 0);
+
+  /* A failed parser is waiting to be reset; keeping what arrives would only grow memory. */
+  if (self->failure != NULL || length == 0)
+    return;
+
+  /* Bytes after a framing error count as pending, as they would have without it, but are
+   * not kept: nothing after the error will be parsed. */
+  self->stream_fed += length;
+  if (self->frame_failure != NULL)
+    return;
+
+  buffer_compact (self);
+  if (!frame_bytes (self, data, length, &local_error))
+    {
+      self->frame_failure = g_steal_pointer (&local_error);
+      spill_abort (self);
+    }
 }
 
 /* Parsing a complete response */
@@ -571,14 +1024,24 @@ typedef struct {
   const guint8  *base;
   const guint8  *p;
   const guint8  *end;
-  guint64        offset;   /* stream offset of base */
+  guint64        offset;    /* stream offset of base */
+  guint64        buf_base;  /* logical buffer offset of base */
+  guint64        skipped;   /* bytes of spilled literals before p, which are not in memory */
   GError       **error;
 } Cursor;
+
+/* Where p is in the response and in the stream, counting spilled bytes, so that errors do not
+ * depend on the spill threshold. */
+static guint64
+cursor_response_offset (Cursor *c)
+{
+  return (c->p - c->base) + c->skipped;
+}
 
 static guint64
 cursor_offset (Cursor *c)
 {
-  return c->offset + (c->p - c->base);
+  return c->offset + cursor_response_offset (c);
 }
 
 static gboolean
@@ -600,8 +1063,8 @@ fail_expected (Cursor     *c,
 
   g_set_error (c->error, PB_IMAP_ERROR, PB_IMAP_ERROR_PARSE,
                "Malformed IMAP response: expected %s at byte %" G_GUINT64_FORMAT
-               " (byte %" G_GSIZE_FORMAT " of the response), found %s",
-               expected, cursor_offset (c), (gsize) (c->p - c->base), found);
+               " (byte %" G_GUINT64_FORMAT " of the response), found %s",
+               expected, cursor_offset (c), cursor_response_offset (c), found);
   return FALSE;
 }
 
@@ -759,7 +1222,7 @@ parse_quoted (Cursor *c)
   const guint8 *q;
   PbImapValue *value;
   gsize len = 0;
-  char *out;
+  char *str, *out;
 
   g_assert (*c->p == '"');
   start = ++c->p;
@@ -792,9 +1255,7 @@ parse_quoted (Cursor *c)
       len++;
     }
 
-  value = value_new (PB_IMAP_VALUE_STRING);
-  value->str = out = g_malloc (len + 1);
-  value->len = len;
+  str = out = g_malloc (len + 1);
   for (q = start; q < c->p; q++)
     {
       if (*q == '\\')
@@ -802,6 +1263,8 @@ parse_quoted (Cursor *c)
       *out++ = *q;
     }
   *out = '\0';
+  value = value_new (PB_IMAP_VALUE_STRING);
+  value_take_string (value, str, len);
 
   c->p++;
   return value;
@@ -814,6 +1277,7 @@ parse_literal (Cursor *c)
 {
   const guint8 *digits;
   guint64 size;
+  Spill *spill;
 
   if (*c->p == '~')
     c->p++;
@@ -850,6 +1314,25 @@ parse_literal (Cursor *c)
       fail_limit (c, "literal size", c->self->limits.max_literal);
       return NULL;
     }
+  /* Framing put a large literal in a file; it is the next spill, queued for this place. */
+  spill = g_queue_peek_head (&c->self->spills);
+  if (spill != NULL && spill->buf_pos == c->buf_base + (c->p - c->base))
+    {
+      PbImapValue *value;
+
+      if (spill->size != size)
+        {
+          fail_expected (c, "literal data");
+          return NULL;
+        }
+      value = value_new (PB_IMAP_VALUE_STRING);
+      value->bytes = g_mapped_file_get_bytes (spill->file);
+      value->len = size;
+      spill_free (g_queue_pop_head (&c->self->spills));
+      c->skipped += size;
+      return value;
+    }
+
   /* Framing guarantees the bytes are here; checking again costs nothing. */
   if (size > (guint64) (c->end - c->p))
     {
@@ -1129,17 +1612,17 @@ parse_response_into (Cursor         *c,
 
 static PbImapResponse *
 parse_response (PbImapParser  *self,
-                const guint8  *data,
                 gsize          len,
                 GError       **error)
 {
   g_autoptr(PbImapResponse) response = g_new0 (PbImapResponse, 1);
   Cursor c = {
     .self = self,
-    .base = data,
-    .p = data,
-    .end = data + len,
-    .offset = self->stream_base + self->start,
+    .base = self->data + self->start,
+    .p = self->data + self->start,
+    .end = self->data + self->start + len,
+    .offset = self->stream_returned,
+    .buf_base = self->data_base + self->start,
     .error = error,
   };
 
@@ -1152,15 +1635,26 @@ parse_response (PbImapParser  *self,
 
 /* Public API: parsing */
 
+static void
+set_failure (PbImapParser *self,
+             GError       *error)
+{
+  g_assert (self->failure == NULL);
+
+  self->failure = g_error_copy (error);
+  /* Nothing more will be parsed before a reset, so everything held can go now. */
+  clear_input (self);
+}
+
 PbImapParseResult
 pb_imap_parser_next (PbImapParser    *self,
                      PbImapResponse **out_response,
                      GError         **error)
 {
   g_autoptr(GError) local_error = NULL;
-  PbImapResponse *response = NULL;
-  FrameResult result;
-  gsize len = 0;
+  PbImapResponse *response;
+  Frame frame;
+  gsize len;
 
   g_return_val_if_fail (self != NULL, PB_IMAP_PARSE_ERROR);
   g_return_val_if_fail (out_response != NULL, PB_IMAP_PARSE_ERROR);
@@ -1174,35 +1668,49 @@ pb_imap_parser_next (PbImapParser    *self,
       return PB_IMAP_PARSE_ERROR;
     }
 
-  if (self->start == self->len)
-    return PB_IMAP_PARSE_NEED_MORE;
-
-  result = frame_response (self, &len, &local_error);
-  if (result == FRAME_NEED_MORE)
-    return PB_IMAP_PARSE_NEED_MORE;
-
-  if (result == FRAME_COMPLETE)
+  if (self->frames_head == self->frames->len)
     {
-      response = parse_response (self, self->data + self->start, len, &local_error);
-      self->start += len;
-      framing_reset (self);
-      if (self->start == self->len)
-        {
-          self->stream_base += self->start;
-          self->start = self->len = 0;
-        }
+      if (self->frame_failure == NULL)
+        return PB_IMAP_PARSE_NEED_MORE;
+      /* Every response before the framing error is out; now the error is. */
+      local_error = g_steal_pointer (&self->frame_failure);
+      set_failure (self, local_error);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return PB_IMAP_PARSE_ERROR;
     }
 
+  frame = g_array_index (self->frames, Frame, self->frames_head++);
+  len = frame.buf_end - (self->data_base + self->start);
+  response = parse_response (self, len, &local_error);
   if (response == NULL)
     {
       g_assert (local_error != NULL);
-      self->failure = g_error_copy (local_error);
-      /* Nothing more will be parsed before a reset, so the buffer can go now. */
-      g_clear_pointer (&self->data, g_free);
-      self->stream_base += self->start;
-      self->len = self->alloc = self->start = 0;
+      set_failure (self, local_error);
       g_propagate_error (error, g_steal_pointer (&local_error));
       return PB_IMAP_PARSE_ERROR;
+    }
+
+  self->start += len;
+  self->stream_returned = frame.stream_end;
+  spills_drop_before (self, frame.buf_end);
+
+  /* The queue and the buffer are emptied whenever everything in them has been taken, and
+   * otherwise moved down once at least half is consumed, which keeps both linear. */
+  if (self->frames_head == self->frames->len)
+    {
+      g_array_set_size (self->frames, 0);
+      self->frames_head = 0;
+    }
+  else if (self->frames_head >= self->frames->len / 2)
+    {
+      g_array_remove_range (self->frames, 0, self->frames_head);
+      self->frames_head = 0;
+    }
+  if (self->start == self->len)
+    {
+      self->data_base += self->start;
+      self->start = self->len = 0;
+      buffer_trim (self);
     }
 
   *out_response = response;

@@ -406,7 +406,7 @@ bodies_cb (PbImapResponse  *response,
     {
       /* Outside the offline window: the summary from the header alone; the body comes when
        * the user opens the message. */
-      g_autoptr(GBytes) header = g_bytes_new (item.header->str, item.header->len);
+      g_autoptr(GBytes) header = g_bytes_ref (pb_imap_value_get_bytes (item.header));
 
       summary = pb_store_parse_summary (header);
       summary->uid = item.uid;
@@ -433,7 +433,7 @@ bodies_cb (PbImapResponse  *response,
       return TRUE;
     }
 
-  raw = g_bytes_new (item.body->str, item.body->len);
+  raw = g_bytes_ref (pb_imap_value_get_bytes (item.body));
   if (g_hash_table_contains (fs->known, GUINT_TO_POINTER (item.uid)))
     {
       /* A known message without its body yet (an earlier run was interrupted): batch the
@@ -1240,7 +1240,7 @@ one_body_cb (PbImapResponse  *response,
   if (!parse_fetch (response, &item, &is_fetch, error))
     return FALSE;
   if (is_fetch && item.uid == one->uid && item.body != NULL && one->body == NULL)
-    one->body = g_bytes_new (item.body->str, item.body->len);
+    one->body = g_bytes_ref (pb_imap_value_get_bytes (item.body));
   return TRUE;
 }
 
