@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pb-engine.h"
 #include "pb-store.h"
@@ -159,6 +160,27 @@ sql_int (const char *db_path,
   sqlite3_finalize (stmt);
   sqlite3_close (db);
   return value;
+}
+
+/* What a crash leaves: no clean-shutdown marker. */
+static void
+forget_clean_shutdown (Fixture *fixture)
+{
+  g_autofree char *marker = g_build_filename (fixture->dir, PB_STORE_CLEAN_MARKER, NULL);
+
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (g_unlink (marker), ==, 0);
+}
+
+static void
+sql_exec (const char *db_path,
+          const char *sql)
+{
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
 }
 
 static guint
@@ -333,10 +355,150 @@ test_corrupt (Fixture       *fixture,
     g_assert_cmpuint (fwrite (garbage, 1, 4096, file), ==, 4096);
     fclose (file);
   }
+  /* As if the page was torn by the crash of the last session. */
+  forget_clean_shutdown (fixture);
   store = pb_store_open (fixture->dir, &error);
   g_assert_null (store);
   g_assert_error (error, PB_STORE_ERROR, PB_STORE_ERROR_CORRUPT);
   g_test_message ("%s", error->message);
+  g_clear_error (&error);
+
+  /* A failed open leaves no marker: the check runs again, however often it is tried. */
+  store = pb_store_open (fixture->dir, &error);
+  g_assert_null (store);
+  g_assert_error (error, PB_STORE_ERROR, PB_STORE_ERROR_CORRUPT);
+  g_clear_error (&error);
+
+  /* A damaged schema is found at every open, clean or not. */
+  g_unlink (db_path);
+  store = open_store (fixture);
+  add_folder (store, "INBOX", PB_FOLDER_ROLE_INBOX);
+  g_object_unref (store);
+  sql_exec (db_path, "PRAGMA writable_schema = ON;"
+                     "UPDATE sqlite_schema SET sql = 'CREATE TABLE folders (' "
+                     "WHERE name = 'folders'");
+  store = pb_store_open (fixture->dir, &error);
+  g_assert_null (store);
+  g_assert_error (error, PB_STORE_ERROR, PB_STORE_ERROR_CORRUPT);
+  g_test_message ("%s", error->message);
+}
+
+/* A child that opens the store, writes, and dies without closing it. */
+static void
+test_unclean_child (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) batch = new_summaries ();
+  PbStore *store;
+  gint64 folder;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_skip ("run by /store/clean-shutdown");
+      return;
+    }
+  store = pb_store_open (g_getenv ("PB_TEST_STORE_DIR"), &error);
+  g_assert_no_error (error);
+  folder = pb_store_lookup_folder (store, ACCOUNT, "INBOX", &error);
+  g_assert_cmpint (folder, >, 0);
+  g_ptr_array_add (batch, make_summary (7, 7000, "Written before the crash", "x@example.org"));
+  g_assert_true (pb_store_add_messages (store, folder, batch, &error));
+  _exit (0);
+}
+
+static void
+test_clean_shutdown (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autofree char *marker = g_build_filename (fixture->dir, PB_STORE_CLEAN_MARKER, NULL);
+  g_autofree char *wal = NULL;
+  g_autoptr(GError) error = NULL;
+  PbStore *store = open_store (fixture);
+  PbStore *second;
+  guint total = 0;
+
+  /* A new store has nothing to check. */
+  g_assert_false (store->integrity_checked);
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+  add_folder (store, "INBOX", PB_FOLDER_ROLE_INBOX);
+  g_object_unref (store);
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+
+  /* After a clean close: no check, and the marker is gone while the store is open. */
+  store = open_store (fixture);
+  g_assert_false (store->integrity_checked);
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+
+  /* A second process (here a second instance) neither checks nor leaves the marker while the
+   * first still has the store open; the last one to close leaves it. */
+  second = open_store (fixture);
+  g_assert_false (second->integrity_checked);
+  g_object_unref (second);
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_object_unref (store);
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+
+  /* Without the marker (a crash) the index is checked. */
+  forget_clean_shutdown (fixture);
+  store = open_store (fixture);
+  g_assert_true (store->integrity_checked);
+  g_object_unref (store);
+
+  /* A process that dies beside another one: the survivor, closing last, leaves no marker. */
+  store = open_store (fixture);
+  g_setenv ("PB_TEST_STORE_DIR", fixture->dir, TRUE);
+  g_test_trap_subprocess ("/store/unclean-child", 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_object_unref (store);
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+  store = open_store (fixture);
+  g_assert_true (store->integrity_checked);
+  g_object_unref (store);
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+  {
+    g_autoptr(GDir) dir = g_dir_open (fixture->dir, 0, NULL);
+    const char *name;
+
+    while ((name = g_dir_read_name (dir)) != NULL)
+      g_assert_false (g_str_has_prefix (name, PB_STORE_SESSION_PREFIX));
+  }
+
+  /* A process that really dies with the store open leaves no marker and a WAL behind. */
+  g_setenv ("PB_TEST_STORE_DIR", fixture->dir, TRUE);
+  g_test_trap_subprocess ("/store/unclean-child", 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_unsetenv ("PB_TEST_STORE_DIR");
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+  wal = g_strconcat (fixture->dir, "/store.sqlite3-wal", NULL);
+  g_assert_true (g_file_test (wal, G_FILE_TEST_EXISTS));
+  store = open_store (fixture);
+  g_assert_true (store->integrity_checked);
+  /* What the child committed survived its death. */
+  g_assert_true (pb_store_count_messages (store, pb_store_lookup_folder (store, ACCOUNT, "INBOX",
+                                                                         NULL),
+                                          &total, NULL, &error));
+  g_assert_cmpuint (total, ==, 1);
+  g_object_unref (store);
+
+  /* A WAL left behind counts as unclean even when a marker is there. */
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+  {
+    sqlite3 *db = NULL;
+    g_autofree char *db_path = g_build_filename (fixture->dir, "store.sqlite3", NULL);
+    int persist = 1;
+
+    g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_file_control (db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist), ==,
+                     SQLITE_OK);
+    g_assert_cmpint (sqlite3_exec (db, "PRAGMA journal_size_limit = -1;"
+                                       "INSERT INTO journal (account, op, created)"
+                                       " VALUES ('x', 'y', 1)", NULL, NULL, NULL), ==, SQLITE_OK);
+    sqlite3_close (db);
+  }
+  g_assert_true (g_file_test (wal, G_FILE_TEST_EXISTS));
+  store = open_store (fixture);
+  g_assert_true (store->integrity_checked);
+  g_object_unref (store);
 }
 
 /* CPU time of the process, which is less disturbed by a busy machine than wall time. */
@@ -656,6 +818,12 @@ test_repair (Fixture       *fixture,
   g_assert_cmpint (g_mkdir (stray_dir, 0700), ==, 0);
   g_assert_true (g_file_set_contents (stray_dir_file, "old folder", -1, NULL));
 
+  /* What a crash leaves is repaired at the next start; after a clean close there is nothing
+   * to repair, and nothing is looked at. */
+  store = open_store (fixture);
+  g_assert_true (g_file_test (stray_tmp, G_FILE_TEST_EXISTS));
+  g_object_unref (store);
+  forget_clean_shutdown (fixture);
   store = open_store (fixture);
   g_assert_false (g_file_test (stray_tmp, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (stray_eml, G_FILE_TEST_EXISTS));
@@ -1031,6 +1199,81 @@ test_journal (Fixture       *fixture,
   entries = pb_store_journal_list (store, ACCOUNT, &error);
   g_assert_cmpuint (entries->len, ==, 1);
   g_assert_cmpint (((PbJournalEntry *) g_ptr_array_index (entries, 0))->id, ==, third);
+  g_object_unref (store);
+}
+
+static void
+test_journal_batch (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  const guint n = 500;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  PbStore *store = open_store (fixture);
+  gint64 folder = add_folder (store, "INBOX", PB_FOLDER_ROLE_INBOX);
+  gint64 single, start, elapsed_batch, elapsed_single;
+
+  for (guint32 uid = 1; uid <= n; uid++)
+    g_array_append_val (uids, uid);
+
+  /* Nothing to add is no error and writes nothing. */
+  g_assert_true (pb_store_journal_add_batch (store, ACCOUNT, "flags", folder, 9, NULL, 0, NULL,
+                                             &error));
+  g_assert_no_error (error);
+
+  single = pb_store_journal_add (store, ACCOUNT, "move", folder, 9, 1000, "Archive", &error);
+  start = g_get_monotonic_time ();
+  g_assert_true (pb_store_journal_add_batch (store, ACCOUNT, "flags", folder, 9,
+                                             (guint32 *) uids->data, n, "+\\Seen", &error));
+  g_assert_no_error (error);
+  elapsed_batch = g_get_monotonic_time () - start;
+
+  start = g_get_monotonic_time ();
+  for (guint32 uid = 1; uid <= 20; uid++)
+    g_assert_cmpint (pb_store_journal_add (store, "home", "flags", folder, 9, uid, NULL, &error),
+                     >, 0);
+  elapsed_single = g_get_monotonic_time () - start;
+  g_test_message ("journal: %u entries in one batch in %.1f ms; 20 single adds in %.1f ms",
+                  n, elapsed_batch / 1000.0, elapsed_single / 1000.0);
+  g_object_unref (store);
+
+  /* Durable, in order, with consecutive ids after the entry added before. */
+  store = open_store (fixture);
+  entries = pb_store_journal_list (store, ACCOUNT, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (entries->len, ==, n + 1);
+  g_assert_cmpint (((PbJournalEntry *) g_ptr_array_index (entries, 0))->id, ==, single);
+  for (guint i = 1; i <= n; i++)
+    {
+      PbJournalEntry *entry = g_ptr_array_index (entries, i);
+
+      g_assert_cmpint (entry->id, ==, single + i);
+      g_assert_cmpstr (entry->account, ==, ACCOUNT);
+      g_assert_cmpstr (entry->op, ==, "flags");
+      g_assert_cmpint (entry->folder_id, ==, folder);
+      g_assert_cmpuint (entry->uidvalidity, ==, 9);
+      g_assert_cmpuint (entry->uid, ==, i);
+      g_assert_cmpstr (entry->arg, ==, "+\\Seen");
+      g_assert_cmpint (entry->created, ==,
+                       ((PbJournalEntry *) g_ptr_array_index (entries, 1))->created);
+    }
+  g_clear_pointer (&entries, g_ptr_array_unref);
+
+  /* All or nothing: a batch that fails midway leaves no entry. The trigger refuses the 300th. */
+  {
+    g_autofree char *db_path = g_build_filename (fixture->dir, "store.sqlite3", NULL);
+
+    sql_exec (db_path, "CREATE TRIGGER refuse BEFORE INSERT ON journal WHEN new.uid = 300"
+                      " BEGIN SELECT RAISE (ABORT, 'refused'); END");
+  }
+  g_assert_false (pb_store_journal_add_batch (store, "other", "expunge", folder, 9,
+                                              (guint32 *) uids->data, n, NULL, &error));
+  g_assert_error (error, PB_STORE_ERROR, PB_STORE_ERROR_FAILED);
+  g_clear_error (&error);
+  entries = pb_store_journal_list (store, "other", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (entries->len, ==, 0);
   g_object_unref (store);
 }
 
@@ -1506,6 +1749,8 @@ main (int   argc,
   ADD ("reopen", test_reopen);
   ADD ("newer-version", test_newer_version);
   ADD ("corrupt", test_corrupt);
+  ADD ("clean-shutdown", test_clean_shutdown);
+  g_test_add_func ("/store/unclean-child", test_unclean_child);
   ADD ("many", test_many);
   ADD ("set-body", test_set_body);
   ADD ("repair", test_repair);
@@ -1515,6 +1760,7 @@ main (int   argc,
   ADD ("remove-uids", test_remove_uids);
   ADD ("search", test_search);
   ADD ("journal", test_journal);
+  ADD ("journal-batch", test_journal_batch);
   ADD ("concurrent", test_concurrent);
   ADD ("async", test_async);
   g_test_add_func ("/store/parse/encoded-words", test_parse_encoded_words);

@@ -31,7 +31,28 @@ struct _PbStore
   /* Idle read-only connections; more are opened when all are busy. */
   GMutex      readers_lock;
   GPtrArray  *idle_readers;
+
+  /* Set once pb_store_open() succeeded: only a fully opened store may leave the clean-shutdown
+   * marker behind. */
+  gboolean    opened;
+  /* The process-wide count of corruption reports when the store was opened; a store that saw
+   * one since leaves no clean-shutdown marker, so the next open checks the whole index. */
+  gint        corruption_reports_at_open;
+  /* Whether this open ran PRAGMA quick_check and the repair (for tests). */
+  gboolean    integrity_checked;
+  /* This process's session file, deleted when the store is closed. */
+  char       *session_path;
+
+  /* For tests: every transaction begun on guard_thread (e.g. the UI thread, which must never
+   * wait for SQLite) is counted in guard_hits. */
+  GThread    *guard_thread;
+  gint        guard_hits;
 };
+
+/* The file whose presence tells pb_store_open() that every process closed the store cleanly. */
+#define PB_STORE_CLEAN_MARKER "store.clean"
+/* The prefix of the file each open store has in its folder, deleted when it is closed. */
+#define PB_STORE_SESSION_PREFIX "store.session-"
 
 /* Connections (pb-store.c) */
 sqlite3_stmt *pb_store_db_prepare       (PbStoreDb   *db,
@@ -82,6 +103,56 @@ void          pb_store_parse_body       (GBytes      *raw,
 #define PB_STORE_LIST_MESSAGES_SQL \
   "SELECT " PB_STORE_SUMMARY_COLUMNS " FROM messages m" \
   " WHERE m.folder_id = ? ORDER BY m.date DESC, m.id DESC LIMIT ? OFFSET ?"
+
+/* Ranges of a folder's message order, for the refresh of PbMessageList (pb-store-ranges.c).
+ *
+ * The order is the one of pb_store_list_messages(): newest first by date, equal dates by row
+ * id, newest first. A range is given by its first and last key in that order; what is read for
+ * it comes from the same snapshot as the folder's total. */
+typedef struct {
+  gint64 date;
+  gint64 id;
+} PbStoreOrderKey;
+
+typedef struct {
+  PbStoreOrderKey  first;      /* in */
+  PbStoreOrderKey  last;       /* in: not before first */
+  guint            max_rows;   /* in: read full rows for at most this many messages */
+  guint            position;   /* out: how many messages of the folder come before first */
+  GArray          *keys;       /* out: PbStoreOrderKey of every message from first to last */
+  GPtrArray       *rows;       /* out: PbMessageSummary of the first max_rows of them */
+} PbStoreRange;
+
+/* How many messages come before a key: an index range, counted without reading rows. */
+#define PB_STORE_RANGE_POSITION_SQL \
+  "SELECT count(*) FROM messages WHERE folder_id = ?1 AND date >= ?2 AND (date > ?2 OR id > ?3)"
+/* The bounds of a range; the index (folder_id, date) holds the row id, so the key query never
+ * reads a table row. */
+#define PB_STORE_RANGE_WHERE \
+  " WHERE m.folder_id = ?1 AND m.date <= ?2 AND m.date >= ?4" \
+  " AND (m.date < ?2 OR m.id <= ?3) AND (m.date > ?4 OR m.id >= ?5)" \
+  " ORDER BY m.date DESC, m.id DESC"
+#define PB_STORE_RANGE_KEYS_SQL "SELECT m.id, m.date FROM messages m" PB_STORE_RANGE_WHERE
+#define PB_STORE_RANGE_ROWS_SQL \
+  "SELECT " PB_STORE_SUMMARY_COLUMNS " FROM messages m" PB_STORE_RANGE_WHERE " LIMIT ?6"
+
+void              pb_store_range_clear       (PbStoreRange  *range);
+gboolean          pb_store_read_ranges       (PbStore       *self,
+                                              gint64         folder_id,
+                                              PbStoreRange  *ranges,
+                                              guint          n_ranges,
+                                              guint         *total,
+                                              GError       **error);
+void              pb_store_read_ranges_async (PbStore       *self,
+                                              gint64         folder_id,
+                                              GArray        *ranges,
+                                              GCancellable  *cancellable,
+                                              GAsyncReadyCallback callback,
+                                              gpointer       user_data);
+GArray           *pb_store_read_ranges_finish (PbStore      *self,
+                                              GAsyncResult  *result,
+                                              guint         *total,
+                                              GError       **error);
 
 PbMessageSummary *pb_store_summary_from_row (sqlite3_stmt *stmt);
 char             *pb_store_column_text      (sqlite3_stmt *stmt,

@@ -207,6 +207,15 @@ gint64            pb_store_journal_add             (PbStore              *self,
                                                     guint32               uid,
                                                     const char           *arg,
                                                     GError              **error);
+gboolean          pb_store_journal_add_batch       (PbStore              *self,
+                                                    const char           *account,
+                                                    const char           *op,
+                                                    gint64                folder_id,
+                                                    guint32               uidvalidity,
+                                                    const guint32        *uids,
+                                                    guint                 n,
+                                                    const char           *arg,
+                                                    GError              **error);
 GPtrArray        *pb_store_journal_list            (PbStore              *self,
                                                     const char           *account,
                                                     GError              **error);
