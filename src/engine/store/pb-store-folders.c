@@ -16,7 +16,7 @@ set_folder_not_found (GError **error,
                       gint64   folder_id)
 {
   g_set_error (error, PB_STORE_ERROR, PB_STORE_ERROR_NOT_FOUND,
-               _("There is no folder %" G_GINT64_FORMAT " in the mail store"), folder_id);
+               _("There is no folder %lld in the mail store"), (long long) folder_id);
 }
 
 /**

@@ -264,7 +264,7 @@ pb_store_journal_remove (PbStore  *self,
   if (sqlite3_changes (db->db) == 0)
     {
       g_set_error (error, PB_STORE_ERROR, PB_STORE_ERROR_NOT_FOUND,
-                   _("There is no journal entry %" G_GINT64_FORMAT), id);
+                   _("There is no journal entry %lld"), (long long) id);
       pb_store_write_rollback (self);
       return FALSE;
     }

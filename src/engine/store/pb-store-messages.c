@@ -57,8 +57,8 @@ set_message_not_found (GError  **error,
                        guint32   uid)
 {
   g_set_error (error, PB_STORE_ERROR, PB_STORE_ERROR_NOT_FOUND,
-               _("There is no message %u in folder %" G_GINT64_FORMAT " of the mail store"),
-               uid, folder_id);
+               _("There is no message %u in folder %lld of the mail store"),
+               uid, (long long) folder_id);
 }
 
 void
@@ -262,8 +262,8 @@ pb_store_add_messages (PbStore    *self,
         {
           if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
             g_set_error (error, PB_STORE_ERROR, PB_STORE_ERROR_NOT_FOUND,
-                         _("There is no folder %" G_GINT64_FORMAT " in the mail store"),
-                         folder_id);
+                         _("There is no folder %lld in the mail store"),
+                         (long long) folder_id);
           else
             pb_store_set_sqlite_error (error, db->db, rc, "add messages");
           pb_store_write_rollback (self);

@@ -917,9 +917,8 @@ pb_store_open (const char  *dir,
     {
       g_set_error (error, PB_STORE_ERROR, PB_STORE_ERROR_NEWER_VERSION,
                    _("The mail store in %s was written by a newer version of Postbote "
-                     "(format %" G_GINT64_FORMAT ", this version knows %u). Update Postbote "
-                     "to open it."),
-                   dir, version, (guint) G_N_ELEMENTS (migrations));
+                     "(format %lld, this version knows %u). Update Postbote to open it."),
+                   dir, (long long) version, (guint) G_N_ELEMENTS (migrations));
       return NULL;
     }
 
