@@ -385,6 +385,35 @@ flush_chunk (FolderSync  *fs,
   return TRUE;
 }
 
+/* Queues a message the store does not know yet, from its whole text (@is_body) or from its
+ * header alone (outside the offline window), and commits the chunk when it is full. */
+static gboolean
+add_new_message (FolderSync  *fs,
+                 FetchItem   *item,
+                 GBytes      *text,
+                 gboolean     is_body,
+                 GError     **error)
+{
+  PbMessageSummary *summary = pb_store_parse_summary (text);
+
+  summary->uid = item->uid;
+  summary->flags = item->flags;
+  summary->keywords = g_steal_pointer (&item->keywords);
+  summary->modseq = item->modseq;
+  summary->size = item->size || !is_body ? item->size : g_bytes_get_size (text);
+  summary->internaldate = item->internaldate;
+  if (summary->date == 0)
+    summary->date = item->internaldate;
+  g_hash_table_add (fs->known, GUINT_TO_POINTER (item->uid));
+  g_ptr_array_add (fs->summaries, summary);
+  g_ptr_array_add (fs->bodies, is_body ? g_bytes_ref (text) : NULL);
+  fs->chunk_bytes += g_bytes_get_size (text);
+
+  if (fs->summaries->len >= CHUNK_MESSAGES || fs->chunk_bytes >= CHUNK_BYTES)
+    return flush_chunk (fs, error);
+  return TRUE;
+}
+
 /* Untagged responses while fetching new messages or missing bodies. */
 static gboolean
 bodies_cb (PbImapResponse  *response,
@@ -394,7 +423,6 @@ bodies_cb (PbImapResponse  *response,
   FolderSync *fs = user_data;
   g_auto(FetchItem) item = { 0 };
   g_autoptr(GBytes) raw = NULL;
-  PbMessageSummary *summary;
   gboolean is_fetch;
 
   if (!parse_fetch (response, &item, &is_fetch, error))
@@ -406,24 +434,7 @@ bodies_cb (PbImapResponse  *response,
     {
       /* Outside the offline window: the summary from the header alone; the body comes when
        * the user opens the message. */
-      g_autoptr(GBytes) header = g_bytes_ref (pb_imap_value_get_bytes (item.header));
-
-      summary = pb_store_parse_summary (header);
-      summary->uid = item.uid;
-      summary->flags = item.flags;
-      summary->keywords = g_steal_pointer (&item.keywords);
-      summary->modseq = item.modseq;
-      summary->size = item.size;
-      summary->internaldate = item.internaldate;
-      if (summary->date == 0)
-        summary->date = item.internaldate;
-      g_hash_table_add (fs->known, GUINT_TO_POINTER (item.uid));
-      g_ptr_array_add (fs->summaries, summary);
-      g_ptr_array_add (fs->bodies, NULL);
-      fs->chunk_bytes += item.header->len;
-      if (fs->summaries->len >= CHUNK_MESSAGES || fs->chunk_bytes >= CHUNK_BYTES)
-        return flush_chunk (fs, error);
-      return TRUE;
+      return add_new_message (fs, &item, pb_imap_value_get_bytes (item.header), FALSE, error);
     }
   if (item.body == NULL)
     {
@@ -446,23 +457,7 @@ bodies_cb (PbImapResponse  *response,
       return TRUE;
     }
 
-  summary = pb_store_parse_summary (raw);
-  summary->uid = item.uid;
-  summary->flags = item.flags;
-  summary->keywords = g_steal_pointer (&item.keywords);
-  summary->modseq = item.modseq;
-  summary->size = item.size ? item.size : g_bytes_get_size (raw);
-  summary->internaldate = item.internaldate;
-  if (summary->date == 0)
-    summary->date = item.internaldate;
-  g_hash_table_add (fs->known, GUINT_TO_POINTER (item.uid));
-  g_ptr_array_add (fs->summaries, summary);
-  g_ptr_array_add (fs->bodies, g_steal_pointer (&raw));
-  fs->chunk_bytes += item.body->len;
-
-  if (fs->summaries->len >= CHUNK_MESSAGES || fs->chunk_bytes >= CHUNK_BYTES)
-    return flush_chunk (fs, error);
-  return TRUE;
+  return add_new_message (fs, &item, raw, TRUE, error);
 }
 
 typedef struct {
