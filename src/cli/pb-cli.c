@@ -861,7 +861,11 @@ push_changes (PbAccount *account,
   pb_remote_store_sync_async (remote, store, NULL, NULL, NULL, store_result_cb, &result);
   if (!pb_remote_store_sync_finish (remote, wait_for (&result), &error))
     {
-      if (error->domain == PB_CONNECTION_ERROR || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      /* Only "cannot reach it now" waits for the next sync; a certificate or TLS problem
+       * needs the user and is reported as a failure. */
+      if (g_error_matches (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_UNREACHABLE)
+          || g_error_matches (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_TIMEOUT)
+          || g_error_matches (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_CLOSED))
         {
           fprintf (stderr, _("postbote-cli: saved; the server is not reachable (%s), so the change "
                              "will be sent on the next sync\n"), error->message);

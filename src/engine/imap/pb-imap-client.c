@@ -360,6 +360,17 @@ run_command (PbImapClient  *self,
   return response;
 }
 
+/* "UID MOVE 3 Archive" -> "UID MOVE": the words a user can recognise in an error message. */
+static char *
+command_verb (const char *command)
+{
+  gsize n = strcspn (command, " ");
+
+  if (g_ascii_strncasecmp (command, "UID ", 4) == 0)
+    n = 4 + strcspn (command + 4, " ");
+  return g_strndup (command, n);
+}
+
 static gboolean
 check_ok (PbImapClient    *self,
           PbImapResponse  *response,
@@ -387,7 +398,7 @@ command_ok (PbImapClient  *self,
             GError       **error)
 {
   g_autoptr(PbImapResponse) response = NULL;
-  g_autofree char *verb = g_strndup (command, strcspn (command, " "));
+  g_autofree char *verb = command_verb (command);
 
   response = run_command (self, command, NULL, NULL, untagged, cancellable, error);
   return response != NULL && check_ok (self, response, verb, error);
@@ -989,7 +1000,7 @@ pb_imap_client_command (PbImapClient        *self,
 
   g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
 
-  verb = g_strndup (command, strcspn (command, " "));
+  verb = command_verb (command);
   response = run_command_full (self, command, NULL, NULL, NULL, FALSE, func, user_data,
                                cancellable, error);
   return response != NULL && check_ok (self, response, verb, error);

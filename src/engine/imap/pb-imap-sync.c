@@ -957,17 +957,20 @@ split_flag_changes (const char  *arg,
   *out_remove = remove->len ? g_strdup_printf ("-FLAGS.SILENT (%s)", remove->str) : NULL;
 }
 
-/* Forces the next sync of a folder to compare every flag, so that a local change the server
- * refused is replaced by the server's truth instead of lingering. */
+/* Lets the next sync restore the server's truth after the server refused a change: every
+ * flag is compared again, and UIDs from @uid up are looked at again, so a message moved away
+ * locally but still on the server comes back (messages the store knows are skipped). */
 static void
 force_full_rescan (PbStore *store,
-                   gint64   folder_id)
+                   gint64   folder_id,
+                   guint32  uid)
 {
   guint32 uidvalidity = 0, uidnext = 0;
   guint64 modseq = 0;
 
   if (pb_store_get_folder_state (store, folder_id, &uidvalidity, &uidnext, &modseq, NULL))
-    pb_store_set_folder_state (store, folder_id, uidvalidity, uidnext, 0, NULL);
+    pb_store_set_folder_state (store, folder_id, uidvalidity,
+                               uid != 0 ? MIN (uidnext, uid) : uidnext, 0, NULL);
 }
 
 /**
@@ -1085,7 +1088,7 @@ pb_imap_sync_replay (PbImapClient  *client,
             {
               g_warning ("%s: the server refused a change in %s: %s", account,
                          pb_folder_info_get_path (sf->info), local_error->message);
-              force_full_rescan (store, entry->folder_id);
+              force_full_rescan (store, entry->folder_id, entry->uid);
               pb_store_journal_remove (store, entry->id, NULL);
               continue;
             }

@@ -406,6 +406,23 @@ propagate_io_error (PbConnection  *self,
     }
 }
 
+/* A TLS failure while reading an established connection is almost always the connection
+ * being cut in the middle of a record; say that, rather than something about decoding. */
+static void
+propagate_read_error (PbConnection  *self,
+                      GError        *error,
+                      GError       **dest)
+{
+  if (error->domain == G_TLS_ERROR && !g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_EOF))
+    {
+      g_set_error (dest, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_CLOSED,
+                   _("The connection to %s was lost (%s)"), self->host, error->message);
+      g_error_free (error);
+      return;
+    }
+  propagate_io_error (self, error, dest);
+}
+
 static gboolean
 check_connected (PbConnection  *self,
                  GError       **error)
@@ -917,7 +934,7 @@ fill_buffer (PbConnection  *self,
   n = g_input_stream_read (self->input, self->buffer, BUFFER_SIZE, cancellable, &local_error);
   if (n < 0)
     {
-      propagate_io_error (self, g_steal_pointer (&local_error), error);
+      propagate_read_error (self, g_steal_pointer (&local_error), error);
       return FALSE;
     }
   if (n == 0)
@@ -1059,7 +1076,7 @@ pb_connection_read (PbConnection  *self,
                                &local_error);
       if (n < 0)
         {
-          propagate_io_error (self, g_steal_pointer (&local_error), error);
+          propagate_read_error (self, g_steal_pointer (&local_error), error);
           return -1;
         }
       if (n == 0)

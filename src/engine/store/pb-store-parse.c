@@ -298,6 +298,12 @@ part_text (GMimePart *part)
   g_mime_data_wrapper_write_to_stream (content, stream);
   g_object_unref (stream);
   length = MIN (bytes->len, MAX_PART_BYTES);
+  /* An empty part has no data pointer at all; the converters below need a real string. */
+  if (length == 0)
+    {
+      g_byte_array_unref (bytes);
+      return g_strdup ("");
+    }
 
   charset = g_mime_object_get_content_type_parameter (GMIME_OBJECT (part), "charset");
   if (charset != NULL && (g_ascii_strcasecmp (charset, "utf-8") == 0
