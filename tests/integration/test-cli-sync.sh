@@ -332,6 +332,48 @@ else
 fi
 compare "after the offline changes: store and server agree" bob bob --no-bodies
 compare "moved and deleted messages arrived byte for byte" bob bob --folders Archive,Trash
+# ---------------------------------------------------------------------------------------------
+# 6. IDLE: `sync --watch` notices a message delivered over LMTP within 2 seconds, and Ctrl+C
+#    (SIGINT) ends it cleanly.
+profile idle
+add_account idle alice Correct-Horse-7 "$PB_IMAPS_PORT"
+"$cli" sync --watch idle >"$work/watch.out" 2>"$work/watch.err" </dev/null &
+watcher=$!
+server_count=$("$mailserver" doveadm "$server" mailbox status -u alice messages INBOX | sed 's/[^0-9]//g')
+for _ in $(seq 1 200); do
+  [ "$("$cli" list idle INBOX 2>/dev/null | wc -l)" -ge "$server_count" ] && break
+  sleep 0.05
+done
+before=$("$cli" list idle INBOX | wc -l)
+printf 'From: idle@postbote.test\r\nTo: alice@postbote.test\r\nSubject: delivered while idling\r\nMessage-ID: <idle-%s@postbote.test>\r\n\r\nhello\r\n' "$$" \
+  | "$mailserver" deliver "$server" alice
+delivered=$(date +%s.%N)
+seen=
+for _ in $(seq 1 100); do
+  if "$cli" list idle INBOX 2>/dev/null | grep -q 'delivered while idling'; then seen=$(date +%s.%N); break; fi
+  sleep 0.02
+done
+if [ -n "$seen" ]; then
+  latency=$("$py" -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$delivered" "$seen")
+  if "$py" -c "import sys; sys.exit(0 if float(sys.argv[1]) < 2.0 else 1)" "$latency"; then
+    ok "IDLE: the delivered message is in the store after ${latency} s (had $before)"
+  else
+    not_ok "IDLE: the delivered message took ${latency} s (limit 2 s)"
+  fi
+else
+  not_ok "IDLE: the delivered message never reached the store" "$(tail -n 5 "$work/watch.err")"
+fi
+kill -INT "$watcher"
+stopped=
+for _ in $(seq 1 100); do kill -0 "$watcher" 2>/dev/null || { stopped=1; break; }; sleep 0.02; done
+wait "$watcher" 2>/dev/null
+watch_rc=$?
+if [ -n "$stopped" ] && [ "$watch_rc" -eq 0 ]; then
+  ok "sync --watch ends cleanly on SIGINT (exit $watch_rc)"
+else
+  not_ok "sync --watch ends cleanly on SIGINT" "stopped: ${stopped:-no}, exit $watch_rc" "$(tail -n 5 "$work/watch.err")"
+  kill -9 "$watcher" 2>/dev/null
+fi
 note "total $(elapsed)"
 
 echo "1..$n"
