@@ -85,12 +85,16 @@ cmd_test() {
   fi
   meson compile -C "$fuzz_build" >/dev/null
   local seconds=${PB_FUZZ_SECONDS:-20}
-  for fuzzer in "$fuzz_build"/tests/fuzz/libfuzzer-*; do
+  local ran=0
+  for fuzzer in "$fuzz_build"/tests/fuzz/*-libfuzzer; do
     [ -x "$fuzzer" ] || continue
     local name corpus work
-    name=$(basename "$fuzzer"); name=${name#libfuzzer-}
+    # fuzz-imap-parser-libfuzzer -> tests/fuzz/corpus/imap
+    name=$(basename "$fuzzer"); name=${name%-libfuzzer}
     corpus="$top/tests/fuzz/corpus/${name#fuzz-}"
-    [ -d "$corpus" ] || corpus="$top/tests/fuzz/corpus/$name"
+    [ -d "$corpus" ] || corpus="$top/tests/fuzz/corpus/$(cut -d- -f2 <<<"$name")"
+    [ -d "$corpus" ] || { echo "fuzz: $name: no seed corpus"; rc=1; continue; }
+    ran=$((ran + 1))
     work=$(mktemp -d)
     if "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=0 \
         "$work" "$corpus" >"$work.log" 2>&1; then
@@ -100,6 +104,7 @@ cmd_test() {
     fi
     rm -rf "$work" "$work.log"
   done
+  [ "$ran" -gt 0 ] || { echo "fuzz: no libFuzzer target was built"; rc=1; }
   return $rc
 }
 

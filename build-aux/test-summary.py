@@ -18,7 +18,11 @@ def main(path):
         for line in f:
             entry = json.loads(line)
             result = entry["result"]
-            suites = [s.split(":")[-1] for s in entry.get("suite", [])] or ["?"]
+            # meson 1.0 writes no "suite" field; the name reads "project:suite / test".
+            suites = [s.split(":")[-1] for s in entry.get("suite", [])]
+            if not suites:
+                head = entry["name"].split(" / ", 1)[0]
+                suites = [head.split(":")[-1]] if " / " in entry["name"] else ["?"]
             for suite in suites:
                 per_suite.setdefault(suite, Counter())[result] += 1
             if result not in ("OK", "EXPECTEDFAIL"):
