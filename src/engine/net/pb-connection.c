@@ -529,22 +529,29 @@ accept_certificate_cb (GTlsConnection       *tls,
 
   if (self->extra_database != NULL)
     {
+      /* The handshake verified against the account's CA file alone (@errors is its verdict);
+       * the system store still counts, so ask it now. */
       g_autoptr(GSocketConnectable) identity = g_network_address_new (self->host, self->port);
+      g_autoptr(GTlsDatabase) system = g_tls_backend_get_default_database (g_tls_backend_get_default ());
       g_autoptr(GError) error = NULL;
-      GTlsCertificateFlags flags;
+      GTlsCertificateFlags flags = G_TLS_CERTIFICATE_UNKNOWN_CA;
 
-      flags = g_tls_database_verify_chain (self->extra_database, peer_certificate,
-                                           G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER, identity,
-                                           NULL, G_TLS_DATABASE_VERIFY_NONE, NULL, &error);
-      if (flags == 0 && error == NULL)
-        return TRUE;
-      if (error != NULL)
-        g_debug ("Verifying %s against %s failed: %s", self->host, self->ca_file, error->message);
+      if (system != NULL)
+        {
+          flags = g_tls_database_verify_chain (system, peer_certificate,
+                                               G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER,
+                                               identity, NULL, G_TLS_DATABASE_VERIFY_NONE, NULL,
+                                               &error);
+          if (flags == 0 && error == NULL)
+            return TRUE;
+          if (error != NULL)
+            g_debug ("Verifying %s against the system store failed: %s", self->host,
+                     error->message);
+        }
 
-      /* The certificate chains to the configured CA, so what is wrong with it is not the
-       * authority: tell the user the real reason (say, the host name). */
-      if (flags != 0 && !(flags & G_TLS_CERTIFICATE_UNKNOWN_CA))
-        self->peer_certificate_errors = flags;
+      /* If it chains to the configured CA, what is wrong is not the authority: tell the user
+       * the real reason (say, the host name). */
+      self->peer_certificate_errors = !(errors & G_TLS_CERTIFICATE_UNKNOWN_CA) ? errors : flags;
     }
 
   self->certificate_rejected = TRUE;
@@ -615,8 +622,15 @@ handshake (PbConnection  *self,
   /* The server identity is the host as the user typed it: a name is checked against the DNS
    * names of the certificate, an IP address against its IP address entries. */
   identity = g_network_address_new (self->host, self->port);
-  tls_stream = g_tls_client_connection_new (G_IO_STREAM (self->socket_connection), identity,
-                                            &local_error);
+  /* With a CA file of its own the connection verifies against that file first, and the
+   * system store is consulted only if that fails (in accept-certificate). Loading the
+   * system store costs GnuTLS about 30 ms, 40% of a no-change resync. */
+  tls_stream = g_initable_new (g_tls_backend_get_client_connection_type (g_tls_backend_get_default ()),
+                               NULL, &local_error,
+                               "base-io-stream", self->socket_connection,
+                               "server-identity", identity,
+                               self->extra_database ? "database" : NULL, self->extra_database,
+                               NULL);
   if (tls_stream == NULL)
     {
       g_set_error (error, PB_CONNECTION_ERROR, PB_CONNECTION_ERROR_TLS,
