@@ -746,6 +746,17 @@ pb_imap_sync_folder (PbImapClient        *client,
       g_array_set_size (fs.vanished, 0);
     }
 
+  /* Nothing changed since the last complete sync (QRESYNC reported no change, no new UID,
+   * same mod-sequence): the folder is done without reading a single row. Missing bodies
+   * cannot be pending either: the state is saved only after they were all stored. */
+  if (qresync_used && fs.updates->len == 0 && fs.vanished->len == 0
+      && mailbox.uidnext == local_uidnext && mailbox.highestmodseq == local_modseq
+      && offline_days == 0)
+    {
+      ok = TRUE;
+      goto out;
+    }
+
   local = pb_store_get_uid_flags (store, fs.folder_id, error);
   if (local == NULL)
     goto out;
