@@ -255,6 +255,46 @@ malformed:
   return FALSE;
 }
 
+/* Messages fetched from the server, waiting to be parsed and stored as one transaction. */
+typedef struct {
+  GPtrArray *summaries;   /* PbMessageSummary with the FETCH data; headers parsed later */
+  GPtrArray *texts;       /* GBytes, parallel: the whole message, or its header only */
+  GArray    *is_body;     /* gboolean, parallel: whether texts[i] is the whole message */
+  GArray    *body_uids;   /* known messages whose bodies came in this chunk */
+  GPtrArray *body_only;   /* GBytes, parallel to body_uids */
+  gsize      bytes;
+} Chunk;
+
+static Chunk *
+chunk_new (void)
+{
+  Chunk *chunk = g_new0 (Chunk, 1);
+
+  chunk->summaries = g_ptr_array_new_with_free_func ((GDestroyNotify) pb_message_summary_free);
+  chunk->texts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  chunk->is_body = g_array_new (FALSE, FALSE, sizeof (gboolean));
+  chunk->body_uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  chunk->body_only = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  return chunk;
+}
+
+static void
+chunk_free (Chunk *chunk)
+{
+  g_ptr_array_unref (chunk->summaries);
+  g_ptr_array_unref (chunk->texts);
+  g_array_unref (chunk->is_body);
+  g_array_unref (chunk->body_uids);
+  g_ptr_array_unref (chunk->body_only);
+  g_free (chunk);
+}
+
+static gboolean
+chunk_is_empty (Chunk *chunk)
+{
+  return chunk->summaries->len == 0 && chunk->body_uids->len == 0;
+}
+
 /* State of one folder's sync, shared by the response callbacks. */
 typedef struct {
   PbStore            *store;
@@ -264,17 +304,26 @@ typedef struct {
   GArray             *updates;      /* PbUidFlags from FETCH FLAGS of known messages */
   GArray             *vanished;     /* UidRange from VANISHED */
   GHashTable         *known;        /* uid -> TRUE for messages in the store */
-  /* New-message chunk being collected. */
-  GPtrArray          *summaries;
-  GPtrArray          *bodies;       /* GBytes, parallel to summaries */
-  GArray             *body_uids;    /* known messages whose bodies came in this chunk */
-  GPtrArray          *body_only;    /* GBytes, parallel to body_uids */
-  gsize               chunk_bytes;
-  guint               done;
+  /* The chunk being collected from the server. */
+  Chunk              *chunk;
+  /* The writer thread parses and stores full chunks while the next one arrives, so network,
+   * MIME parsing and disk overlap (a sync is otherwise CPU-bound on one core). */
+  GThread            *writer;
+  GAsyncQueue        *queue;
+  GMutex              lock;
+  GCond               cond;
+  guint               in_flight;    /* chunks queued or being written */
+  GError             *writer_error; /* first failure of the writer; later chunks are dropped */
+  guint               done;         /* written by the writer thread */
   guint               total;
   PbSyncProgressFunc  progress;
   gpointer            user_data;
 } FolderSync;
+
+/* At most this many chunks wait for the writer: bounds memory to about 3 chunks. */
+#define MAX_IN_FLIGHT 2
+
+static void stop_writer (FolderSync *fs);
 
 static void
 folder_sync_clear (FolderSync *fs)
@@ -282,10 +331,11 @@ folder_sync_clear (FolderSync *fs)
   g_clear_pointer (&fs->updates, g_array_unref);
   g_clear_pointer (&fs->vanished, g_array_unref);
   g_clear_pointer (&fs->known, g_hash_table_unref);
-  g_clear_pointer (&fs->summaries, g_ptr_array_unref);
-  g_clear_pointer (&fs->bodies, g_ptr_array_unref);
-  g_clear_pointer (&fs->body_uids, g_array_unref);
-  g_clear_pointer (&fs->body_only, g_ptr_array_unref);
+  stop_writer (fs);
+  g_clear_pointer (&fs->chunk, chunk_free);
+  g_clear_error (&fs->writer_error);
+  g_mutex_clear (&fs->lock);
+  g_cond_clear (&fs->cond);
 }
 
 static void
@@ -333,56 +383,171 @@ changes_cb (PbImapResponse  *response,
   return TRUE;
 }
 
+/* The writer's work on one chunk: parse the headers, add the rows (the list shows them at
+ * once), then store the bodies durably with one flush for the whole chunk. A crash in between
+ * leaves rows without bodies, which step 4 of the next run fills in. */
+static gboolean
+write_chunk (FolderSync  *fs,
+             Chunk       *chunk,
+             GError     **error)
+{
+  g_autofree guint32 *uids = g_new (guint32, chunk->summaries->len + 1);
+  g_autofree GBytes **bodies = g_new (GBytes *, chunk->summaries->len + 1);
+  guint n = 0, stored = 0;
+
+  if (chunk->body_uids->len > 0
+      && !pb_store_set_bodies (fs->store, fs->folder_id, (guint32 *) chunk->body_uids->data,
+                               (GBytes * const *) chunk->body_only->pdata, chunk->body_uids->len,
+                               &stored, error))
+    return FALSE;
+
+  for (guint i = 0; i < chunk->summaries->len; i++)
+    {
+      PbMessageSummary *fetched = g_ptr_array_index (chunk->summaries, i);
+      GBytes *text = g_ptr_array_index (chunk->texts, i);
+      PbMessageSummary *parsed = pb_store_parse_summary (text);
+
+      /* The header fields from the text, the rest from FETCH. */
+      parsed->uid = fetched->uid;
+      parsed->flags = fetched->flags;
+      parsed->keywords = g_steal_pointer (&fetched->keywords);
+      parsed->modseq = fetched->modseq;
+      parsed->size = fetched->size;
+      parsed->internaldate = fetched->internaldate;
+      if (parsed->date == 0)
+        parsed->date = fetched->internaldate;
+      g_ptr_array_index (chunk->summaries, i) = parsed;
+      pb_message_summary_free (fetched);
+
+      if (g_array_index (chunk->is_body, gboolean, i))
+        {
+          uids[n] = parsed->uid;
+          bodies[n++] = text;
+        }
+    }
+
+  if (chunk->summaries->len > 0
+      && !pb_store_add_messages (fs->store, fs->folder_id, chunk->summaries, error))
+    return FALSE;
+  /* Header-only messages (outside the offline window) have no body to store. */
+  if (n > 0
+      && !pb_store_set_bodies (fs->store, fs->folder_id, uids, (GBytes * const *) bodies, n,
+                               &stored, error))
+    return FALSE;
+
+  fs->done += chunk->summaries->len + chunk->body_uids->len;
+  if (fs->progress && chunk->summaries->len > 0)
+    fs->progress (fs->account, pb_folder_info_get_path (fs->folder), fs->done, fs->total,
+                  fs->user_data);
+  return TRUE;
+}
+
+/* Marks the end of the queue (GAsyncQueue takes no NULL). */
+static Chunk end_of_queue;
+
+static gpointer
+writer_thread (gpointer data)
+{
+  FolderSync *fs = data;
+
+  for (;;)
+    {
+      Chunk *chunk = g_async_queue_pop (fs->queue);
+      GError *error = NULL;
+      gboolean failed;
+
+      if (chunk == &end_of_queue)
+        break;
+      g_mutex_lock (&fs->lock);
+      failed = fs->writer_error != NULL;
+      g_mutex_unlock (&fs->lock);
+      if (!failed && !write_chunk (fs, chunk, &error))
+        {
+          g_mutex_lock (&fs->lock);
+          fs->writer_error = error;
+          g_mutex_unlock (&fs->lock);
+        }
+      chunk_free (chunk);
+
+      g_mutex_lock (&fs->lock);
+      fs->in_flight--;
+      g_cond_broadcast (&fs->cond);
+      g_mutex_unlock (&fs->lock);
+    }
+  return NULL;
+}
+
+static gboolean
+writer_failed (FolderSync  *fs,
+               GError     **error)
+{
+  if (fs->writer_error == NULL)
+    return FALSE;
+  g_propagate_error (error, g_error_copy (fs->writer_error));
+  return TRUE;
+}
+
+/* Hands the collected chunk to the writer, waiting while MAX_IN_FLIGHT are queued. */
 static gboolean
 flush_chunk (FolderSync  *fs,
              GError     **error)
 {
-  if (fs->body_uids->len > 0)
+  gboolean ok;
+
+  if (chunk_is_empty (fs->chunk))
     {
-      guint stored = 0;
-
-      if (!pb_store_set_bodies (fs->store, fs->folder_id, (guint32 *) fs->body_uids->data,
-                                (GBytes * const *) fs->body_only->pdata, fs->body_uids->len,
-                                &stored, error))
-        return FALSE;
-      fs->done += fs->body_uids->len;
-      g_array_set_size (fs->body_uids, 0);
-      g_ptr_array_set_size (fs->body_only, 0);
-      fs->chunk_bytes = 0;
+      g_mutex_lock (&fs->lock);
+      ok = !writer_failed (fs, error);
+      g_mutex_unlock (&fs->lock);
+      return ok;
     }
-  if (fs->summaries->len == 0)
-    return TRUE;
 
-  /* Rows first (the list shows them at once), then the bodies durably, with one flush for
-   * the whole chunk. A crash in between leaves rows without bodies, which step 4 of the next
-   * run fills in. */
-  if (!pb_store_add_messages (fs->store, fs->folder_id, fs->summaries, error))
+  if (fs->writer == NULL)
+    {
+      fs->queue = g_async_queue_new ();
+      fs->writer = g_thread_new ("pb-sync-writer", writer_thread, fs);
+    }
+
+  g_mutex_lock (&fs->lock);
+  while (fs->in_flight >= MAX_IN_FLIGHT && fs->writer_error == NULL)
+    g_cond_wait (&fs->cond, &fs->lock);
+  ok = !writer_failed (fs, error);
+  if (ok)
+    fs->in_flight++;
+  g_mutex_unlock (&fs->lock);
+  if (!ok)
     return FALSE;
-  {
-    g_autofree guint32 *uids = g_new (guint32, fs->summaries->len);
-    g_autofree GBytes **bodies = g_new (GBytes *, fs->summaries->len);
-    guint n = 0, stored = 0;
 
-    /* Header-only messages (outside the offline window) have no body to store. */
-    for (guint i = 0; i < fs->summaries->len; i++)
-      if (g_ptr_array_index (fs->bodies, i) != NULL)
-        {
-          uids[n] = ((PbMessageSummary *) g_ptr_array_index (fs->summaries, i))->uid;
-          bodies[n++] = g_ptr_array_index (fs->bodies, i);
-        }
-    if (n > 0
-        && !pb_store_set_bodies (fs->store, fs->folder_id, uids, (GBytes * const *) bodies, n,
-                                 &stored, error))
-      return FALSE;
-  }
-  fs->done += fs->summaries->len;
-  g_ptr_array_set_size (fs->summaries, 0);
-  g_ptr_array_set_size (fs->bodies, 0);
-  fs->chunk_bytes = 0;
-  if (fs->progress)
-    fs->progress (fs->account, pb_folder_info_get_path (fs->folder), fs->done, fs->total,
-                  fs->user_data);
+  g_async_queue_push (fs->queue, g_steal_pointer (&fs->chunk));
+  fs->chunk = chunk_new ();
   return TRUE;
+}
+
+/* Waits until everything handed to the writer is stored; the store is then complete. */
+static gboolean
+drain_writer (FolderSync  *fs,
+              GError     **error)
+{
+  gboolean ok;
+
+  if (!flush_chunk (fs, error))
+    return FALSE;
+  g_mutex_lock (&fs->lock);
+  while (fs->in_flight > 0)
+    g_cond_wait (&fs->cond, &fs->lock);
+  ok = !writer_failed (fs, error);
+  g_mutex_unlock (&fs->lock);
+  return ok;
+}
+
+static void
+stop_writer (FolderSync *fs)
+{
+  if (fs->writer == NULL)
+    return;
+  g_async_queue_push (fs->queue, &end_of_queue);
+  g_thread_join (g_steal_pointer (&fs->writer));
+  g_clear_pointer (&fs->queue, g_async_queue_unref);
 }
 
 /* Queues a message the store does not know yet, from its whole text (@is_body) or from its
@@ -394,22 +559,22 @@ add_new_message (FolderSync  *fs,
                  gboolean     is_body,
                  GError     **error)
 {
-  PbMessageSummary *summary = pb_store_parse_summary (text);
+  PbMessageSummary *summary = pb_message_summary_new ();
 
+  /* The FETCH data now; the header fields are parsed by the writer thread. */
   summary->uid = item->uid;
   summary->flags = item->flags;
   summary->keywords = g_steal_pointer (&item->keywords);
   summary->modseq = item->modseq;
   summary->size = item->size || !is_body ? item->size : g_bytes_get_size (text);
   summary->internaldate = item->internaldate;
-  if (summary->date == 0)
-    summary->date = item->internaldate;
   g_hash_table_add (fs->known, GUINT_TO_POINTER (item->uid));
-  g_ptr_array_add (fs->summaries, summary);
-  g_ptr_array_add (fs->bodies, is_body ? g_bytes_ref (text) : NULL);
-  fs->chunk_bytes += g_bytes_get_size (text);
+  g_ptr_array_add (fs->chunk->summaries, summary);
+  g_ptr_array_add (fs->chunk->texts, g_bytes_ref (text));
+  g_array_append_val (fs->chunk->is_body, is_body);
+  fs->chunk->bytes += g_bytes_get_size (text);
 
-  if (fs->summaries->len >= CHUNK_MESSAGES || fs->chunk_bytes >= CHUNK_BYTES)
+  if (fs->chunk->summaries->len >= CHUNK_MESSAGES || fs->chunk->bytes >= CHUNK_BYTES)
     return flush_chunk (fs, error);
   return TRUE;
 }
@@ -449,10 +614,10 @@ bodies_cb (PbImapResponse  *response,
     {
       /* A known message without its body yet (an earlier run was interrupted): batch the
        * bodies too, with one flush per chunk. */
-      g_array_append_val (fs->body_uids, item.uid);
-      g_ptr_array_add (fs->body_only, g_steal_pointer (&raw));
-      fs->chunk_bytes += item.body->len;
-      if (fs->body_uids->len >= CHUNK_MESSAGES || fs->chunk_bytes >= CHUNK_BYTES)
+      g_array_append_val (fs->chunk->body_uids, item.uid);
+      g_ptr_array_add (fs->chunk->body_only, g_steal_pointer (&raw));
+      fs->chunk->bytes += item.body->len;
+      if (fs->chunk->body_uids->len >= CHUNK_MESSAGES || fs->chunk->bytes >= CHUNK_BYTES)
         return flush_chunk (fs, error);
       return TRUE;
     }
@@ -711,10 +876,9 @@ pb_imap_sync_folder (PbImapClient        *client,
   fs.updates = pb_uid_flags_array_new (0);
   fs.vanished = g_array_new (FALSE, FALSE, sizeof (UidRange));
   fs.known = g_hash_table_new (NULL, NULL);
-  fs.summaries = g_ptr_array_new_with_free_func ((GDestroyNotify) pb_message_summary_free);
-  fs.bodies = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  fs.body_uids = g_array_new (FALSE, FALSE, sizeof (guint32));
-  fs.body_only = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  fs.chunk = chunk_new ();
+  g_mutex_init (&fs.lock);
+  g_cond_init (&fs.cond);
 
   fs.folder_id = pb_store_ensure_folder (store, account, folder, error);
   if (fs.folder_id == 0
@@ -854,7 +1018,10 @@ pb_imap_sync_folder (PbImapClient        *client,
                            cancellable, error))
     goto out;
 
-  /* Bodies an interrupted run did not store (within the offline window, if there is one). */
+  /* Bodies an interrupted run did not store (within the offline window, if there is one).
+   * The writer must be done first, or the store would name messages still on their way. */
+  if (!drain_writer (&fs, error))
+    goto out;
   {
     g_autoptr(GArray) without = pb_store_get_uids_without_body (store, fs.folder_id, TRUE, 0,
                                                                 error);
@@ -871,6 +1038,9 @@ pb_imap_sync_folder (PbImapClient        *client,
           goto out;
       }
   }
+
+  if (!drain_writer (&fs, error))
+    goto out;
 
   /* Flag changes that arrived unsolicited while fetching. */
   if (fs.updates->len > 0)
