@@ -1116,6 +1116,17 @@ test_search (Fixture       *fixture,
   g_assert_cmpuint (search_one (store, "tanaka 会議"), ==, 3);
   g_assert_cmpuint (search_one (store, "100%"), ==, 4);
   g_assert_cmpuint (search_one (store, "sure_thing"), ==, 4);
+  /* Body words: prefixes, without diacritics, CJK characters in a row. */
+  g_assert_cmpuint (search_one (store, "quart"), ==, 1);
+  g_assert_cmpuint (search_one (store, "Strasse"), ==, 0);
+  g_assert_cmpuint (search_one (store, "bald viele"), ==, 2);
+  g_assert_cmpuint (search_one (store, "grusse"), ==, 0);
+  g_assert_cmpuint (search_one (store, "Grüß"), ==, 2);
+  g_assert_cmpuint (search_one (store, "Gruße"), ==, 2);
+  g_assert_cmpuint (search_one (store, "明日"), ==, 3);
+  g_assert_cmpuint (search_one (store, "会議は東京"), ==, 3);
+  g_assert_cmpuint (search_one (store, "東会"), ==, 0);
+  g_assert_cmpuint (search_one (store, "noon numbers"), ==, 0);
 
   /* Recipients, newest first, limit. */
   results = pb_store_search (store, "alice@example.org", 0, &error);
@@ -1145,6 +1156,146 @@ test_search (Fixture       *fixture,
       g_clear_pointer (&results, g_ptr_array_unref);
     }
   g_assert_cmpuint (search_one (store, "%"), ==, 4);
+  g_object_unref (store);
+}
+
+/* A store of version 1 kept the body text in the trigram table; migration 2 moves it into the
+ * word index, where old bodies must be found like new ones. */
+static void
+test_migrate_body_index (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autofree char *db_path = g_build_filename (fixture->dir, "store.sqlite3", NULL);
+  g_autoptr(GBytes) m1 = make_raw ("Reise", "Jörg <joerg@example.de>", NULL,
+                                   "Die Fahrkarte nach München liegt bei.\r\n");
+  g_autoptr(GBytes) m2 = make_raw ("Termin", "Tanaka <tanaka@example.jp>", NULL,
+                                   "明日の会議は東京で行います。\r\n");
+  g_autoptr(GError) error = NULL;
+  PbStore *store = open_store (fixture);
+  gint64 folder = add_folder (store, "INBOX", PB_FOLDER_ROLE_INBOX);
+  guint32 uid = 1;
+
+  add_raw_message (store, folder, 1, 1000, m1);
+  add_raw_message (store, folder, 2, 2000, m2);
+  g_object_unref (store);
+
+  /* Back to the layout of version 1, with the bodies as that version indexed them. */
+  sql_exec (db_path,
+            "DROP TRIGGER messages_fts_delete;"
+            "CREATE TEMP TABLE old AS SELECT rowid AS id, subject, sender, recipients"
+            "  FROM messages_fts;"
+            "DROP TABLE messages_fts;"
+            "DROP TABLE messages_body_fts;"
+            "CREATE VIRTUAL TABLE messages_fts USING fts5 ("
+            "  subject, sender, recipients, body, tokenize = 'trigram');"
+            "INSERT INTO messages_fts (rowid, subject, sender, recipients)"
+            "  SELECT id, subject, sender, recipients FROM temp.old;"
+            "UPDATE messages_fts SET body = 'Die Fahrkarte nach München liegt bei.'"
+            "  WHERE rowid = (SELECT id FROM messages WHERE uid = 1);"
+            "UPDATE messages_fts SET body = '明日の会議は東京で行います。'"
+            "  WHERE rowid = (SELECT id FROM messages WHERE uid = 2);"
+            "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN"
+            "  DELETE FROM messages_fts WHERE rowid = old.id;"
+            "END;"
+            "PRAGMA user_version = 1;");
+
+  store = open_store (fixture);
+  g_assert_cmpint (sql_int (db_path, "PRAGMA user_version"), ==, 2);
+  g_assert_cmpint (sql_int (db_path, "SELECT count(*) FROM messages_body_fts"), ==, 2);
+  g_assert_cmpuint (search_one (store, "Fahrkart"), ==, 1);
+  g_assert_cmpuint (search_one (store, "munchen fahrkarte"), ==, 1);
+  g_assert_cmpuint (search_one (store, "Reise"), ==, 1);
+  g_assert_cmpuint (search_one (store, "会議"), ==, 2);
+  g_assert_cmpuint (search_one (store, "東京で"), ==, 2);
+  g_assert_cmpuint (search_one (store, "tanaka 会議"), ==, 2);
+  g_assert_cmpuint (search_one (store, "議会"), ==, 0);
+  g_assert_cmpuint (search_one (store, "会議 Fahrkarte"), ==, 0);
+
+  /* Removal goes through both tables. */
+  g_assert_true (pb_store_remove_uids (store, folder, &uid, 1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (sql_int (db_path, "SELECT count(*) FROM messages_body_fts"), ==, 1);
+  g_assert_cmpint (sql_int (db_path, "SELECT count(*) FROM messages_fts"), ==, 1);
+  g_assert_cmpuint (search_one (store, "Fahrkarte"), ==, 0);
+  g_assert_true (pb_store_reset_folder (store, folder, 9, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (sql_int (db_path, "SELECT count(*) FROM messages_body_fts"), ==, 0);
+  g_assert_cmpint (sql_int (db_path, "SELECT count(*) FROM messages_fts"), ==, 0);
+  g_object_unref (store);
+}
+
+/* Not an assertion: prints how long storing and indexing 2,000 realistic bodies takes, so
+ * that a change of the full-text index can be compared before and after. */
+static void
+test_index_timing (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  static const char *words[] = {
+    "the", "meeting", "tomorrow", "quarterly", "report", "numbers", "please", "review",
+    "attached", "Fahrkarte", "München", "Grüße", "Straße", "Besprechung", "Rechnung",
+    "invoice", "schedule", "deployment", "server", "kernel", "patch", "regards", "thanks",
+    "明日の会議は東京で行います。", "予定を確認してください。", "für", "über", "und", "with",
+    "information", "Zusammenfassung", "Projektplanung", "customer", "support",
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) batch = new_summaries ();
+  g_autoptr(GPtrArray) raws = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(GPtrArray) results = NULL;
+  g_autofree guint32 *uids = g_new (guint32, 2000);
+  PbStore *store = open_store (fixture);
+  gint64 folder = add_folder (store, "INBOX", PB_FOLDER_ROLE_INBOX);
+  GRand *rand = g_rand_new_with_seed (42);
+  gsize total = 0;
+  gint64 start;
+  clock_t cpu_start;
+  guint n_stored = 0;
+
+  for (guint32 i = 0; i < 2000; i++)
+    {
+      g_autoptr(GString) body = g_string_new (NULL);
+      g_autofree char *subject = g_strdup_printf ("Message %u about the report", i + 1);
+      guint n_words = g_rand_int_range (rand, 300, 1500);
+      GBytes *raw;
+      PbMessageSummary *summary;
+
+      for (guint w = 0; w < n_words; w++)
+        {
+          g_string_append (body, words[g_rand_int_range (rand, 0, G_N_ELEMENTS (words))]);
+          g_string_append (body, w % 12 == 11 ? ".\r\n" : " ");
+        }
+      g_string_append (body, "\r\n");
+      raw = make_raw (subject, "Bob <bob@example.net>", NULL, body->str);
+      total += g_bytes_get_size (raw);
+      summary = pb_store_parse_summary (raw);
+      summary->uid = i + 1;
+      summary->date = i + 1;
+      g_ptr_array_add (batch, summary);
+      g_ptr_array_add (raws, raw);
+      uids[i] = i + 1;
+    }
+  g_assert_true (pb_store_add_messages (store, folder, batch, &error));
+  g_assert_no_error (error);
+
+  start = g_get_monotonic_time ();
+  cpu_start = clock ();
+  for (guint i = 0; i < 2000; i += 200)
+    {
+      guint n = 0;
+
+      g_assert_true (pb_store_set_bodies (store, folder, uids + i,
+                                          (GBytes * const *) raws->pdata + i, 200, &n, &error));
+      g_assert_no_error (error);
+      n_stored += n;
+    }
+  g_test_message ("Stored and indexed %u bodies (%.1f MB) in %.2f s (%.2f s CPU)", n_stored,
+                  total / 1e6, (g_get_monotonic_time () - start) / 1e6,
+                  (double) (clock () - cpu_start) / CLOCKS_PER_SEC);
+  g_assert_cmpuint (n_stored, ==, 2000);
+
+  results = pb_store_search (store, "Fahrkarte", 5, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 5);
+  g_rand_free (rand);
   g_object_unref (store);
 }
 
@@ -1759,6 +1910,8 @@ main (int   argc,
   ADD ("flags", test_flags);
   ADD ("remove-uids", test_remove_uids);
   ADD ("search", test_search);
+  ADD ("index-timing", test_index_timing);
+  ADD ("migrate-body-index", test_migrate_body_index);
   ADD ("journal", test_journal);
   ADD ("journal-batch", test_journal_batch);
   ADD ("concurrent", test_concurrent);

@@ -542,7 +542,11 @@ update_body_rows (PbStore     *self,
                                         "UPDATE messages SET body_path = ?2, preview = ?3,"
                                         "  has_attachment = ?4 WHERE id = ?1",
                                         error) : NULL;
-  fts = update ? pb_store_db_prepare (db, "UPDATE messages_fts SET body = ?2 WHERE rowid = ?1",
+  /* The body goes to the word index only (see pb-store-search.c); REPLACE covers a body
+   * that is stored a second time. */
+  fts = update ? pb_store_db_prepare (db,
+                                      "INSERT OR REPLACE INTO messages_body_fts (rowid, body)"
+                                      " VALUES (?1, ?2)",
                                       error) : NULL;
   if (fts == NULL)
     {
@@ -642,6 +646,13 @@ set_bodies (PbStore        *self,
       n_known++;
       /* Parsing is the slow part; it needs no lock. */
       pb_store_parse_body (job->raw, &job->preview, &job->has_attachment, &job->body_text);
+      if (job->body_text != NULL)
+        {
+          char *spaced = pb_store_fts_body_text (job->body_text);
+
+          g_free (job->body_text);
+          job->body_text = spaced;
+        }
       job->file_name = g_strdup_printf ("%u-%u.eml", job->uidvalidity, job->uid);
       job->body_path = g_strconcat ("messages/", folder_name, "/", job->file_name, NULL);
     }

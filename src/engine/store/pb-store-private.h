@@ -92,6 +92,10 @@ void          pb_store_parse_body       (GBytes      *raw,
                                          gboolean    *has_attachment,
                                          char       **body_text);
 
+/* Full-text search (pb-store-search.c) */
+char         *pb_store_fts_body_text    (const char  *text);
+void          pb_store_fts_register     (sqlite3     *db);
+
 /* Columns of a full message row, in the order pb_store_summary_from_row() reads them. */
 #define PB_STORE_SUMMARY_COLUMNS \
   "m.id, m.folder_id, m.uid, m.flags, m.keywords, m.modseq, m.size, m.internaldate, m.date, " \
