@@ -1592,3 +1592,118 @@ pb_imap_client_compress (PbImapClient  *self,
     }
   return TRUE;
 }
+
+/* How many commands may be on the wire ahead of their answers. Enough to hide a round trip
+ * behind the data of the previous FETCH, small enough to stop soon after an error. */
+#define PIPELINE_DEPTH 3
+
+/**
+ * pb_imap_client_command_pipeline:
+ * @commands: commands without literals (tags are added)
+ *
+ * Runs @commands with up to PIPELINE_DEPTH of them sent before their answers arrive (RFC 3501
+ * 5.5), so the server never waits for the next request. Untagged responses go to @func. The
+ * first command the server refuses ends the run with its error; the ones already sent are
+ * read to their end so the session stays usable.
+ */
+gboolean
+pb_imap_client_command_pipeline (PbImapClient        *self,
+                                 const char * const  *commands,
+                                 guint                n_commands,
+                                 PbImapUntaggedFunc   func,
+                                 gpointer             user_data,
+                                 GCancellable        *cancellable,
+                                 GError             **error)
+{
+  g_autoptr(GPtrArray) tags = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) refused = NULL;
+  guint sent = 0, finished = 0;
+
+  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
+
+  if (self->broken)
+    {
+      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_FAILED,
+                   _("The connection to the server was lost"));
+      return FALSE;
+    }
+
+  while (finished < n_commands)
+    {
+      g_autoptr(PbImapResponse) response = NULL;
+
+      /* Keep the pipe full, but send nothing new once something was refused. */
+      while (refused == NULL && sent < n_commands && sent - finished < PIPELINE_DEPTH)
+        {
+          g_autofree char *tag = g_strdup_printf ("A%u", self->next_tag++);
+          g_autofree char *line = g_strdup_printf ("%s %s", tag, commands[sent]);
+
+          if (!send_line (self, line, NULL, cancellable, error))
+            return FALSE;
+          g_ptr_array_add (tags, g_steal_pointer (&tag));
+          sent++;
+        }
+      if (refused != NULL && finished == sent)
+        break;
+
+      response = read_response (self, cancellable, error);
+      if (response == NULL)
+        return FALSE;
+
+      switch (response->kind)
+        {
+        case PB_IMAP_RESPONSE_TAGGED:
+          /* Servers answer pipelined commands in order in practice, but RFC 3501 does not
+           * promise it: accept any tag still outstanding. */
+          {
+            gboolean known = FALSE;
+
+            for (guint i = finished; i < sent; i++)
+              if (g_strcmp0 (g_ptr_array_index (tags, i), response->tag) == 0)
+                {
+                  known = TRUE;
+                  /* Move it to the finished part of the list. */
+                  g_free (g_ptr_array_index (tags, i));
+                  g_ptr_array_index (tags, i) = g_ptr_array_index (tags, finished);
+                  g_ptr_array_index (tags, finished) = g_strdup (response->tag);
+                  break;
+                }
+            if (!known)
+              {
+                self->broken = TRUE;
+                g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_PARSE,
+                             _("The server answered a command that was never sent"));
+                return FALSE;
+              }
+            finished++;
+            if (refused == NULL && response->status != PB_IMAP_STATUS_OK)
+              check_ok (self, response, "UID FETCH", &refused);
+          }
+          break;
+
+        case PB_IMAP_RESPONSE_CONTINUATION:
+          self->broken = TRUE;
+          g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_PARSE,
+                       _("The server asked for data the command does not have"));
+          return FALSE;
+
+        case PB_IMAP_RESPONSE_UNTAGGED:
+        default:
+          if (response->status == PB_IMAP_STATUS_BYE)
+            break;
+          if (func != NULL && !func (response, user_data, error))
+            {
+              self->broken = TRUE;
+              return FALSE;
+            }
+          break;
+        }
+    }
+
+  if (refused != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&refused));
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -55,6 +55,13 @@ gboolean      pb_imap_client_command          (PbImapClient        *self,
                                                gpointer             user_data,
                                                GCancellable        *cancellable,
                                                GError             **error);
+gboolean      pb_imap_client_command_pipeline (PbImapClient        *self,
+                                               const char * const  *commands,
+                                               guint                n_commands,
+                                               PbImapUntaggedFunc   func,
+                                               gpointer             user_data,
+                                               GCancellable        *cancellable,
+                                               GError             **error);
 gboolean      pb_imap_client_enable           (PbImapClient        *self,
                                                GCancellable        *cancellable,
                                                GError             **error);

@@ -760,18 +760,21 @@ fetch_in_chunks (PbImapClient  *client,
                  GCancellable  *cancellable,
                  GError       **error)
 {
+  g_autoptr(GPtrArray) commands = g_ptr_array_new_with_free_func (g_free);
+
+  /* One command per chunk, newest first, pipelined so that the server streams without
+   * waiting for a round trip between chunks. */
   g_array_sort (uids, compare_uid_desc);
   for (guint start = 0; start < uids->len; start += CHUNK_MESSAGES)
     {
       guint n = MIN (CHUNK_MESSAGES, uids->len - start);
       g_autofree char *set = pb_imap_uid_set_from_array (&g_array_index (uids, guint32, start), n);
-      g_autofree char *command = g_strdup_printf ("UID FETCH %s (%s)", set, items);
 
-      if (!pb_imap_client_command (client, command, bodies_cb, fs, cancellable, error)
-          || !flush_chunk (fs, error))
-        return FALSE;
+      g_ptr_array_add (commands, g_strdup_printf ("UID FETCH %s (%s)", set, items));
     }
-  return TRUE;
+  return pb_imap_client_command_pipeline (client, (const char * const *) commands->pdata,
+                                          commands->len, bodies_cb, fs, cancellable, error)
+         && flush_chunk (fs, error);
 }
 
 static int
