@@ -924,6 +924,19 @@ pb_imap_sync_folder (PbImapClient        *client,
       goto out;
     }
 
+  /* Only flags changed (QRESYNC sends exactly the changed messages, and no UID is new): write
+   * them as they are, without reading the folder or asking for new UIDs. */
+  if (qresync_used && fs.vanished->len == 0 && mailbox.uidnext == local_uidnext
+      && offline_days == 0)
+    {
+      ok = (fs.updates->len == 0
+            || pb_store_update_flags_batch (store, fs.folder_id, (PbUidFlags *) fs.updates->data,
+                                            fs.updates->len, error))
+           && pb_store_set_folder_state (store, fs.folder_id, mailbox.uidvalidity,
+                                         mailbox.uidnext, mailbox.highestmodseq, error);
+      goto out;
+    }
+
   local = pb_store_get_uid_flags (store, fs.folder_id, error);
   if (local == NULL)
     goto out;
