@@ -28,6 +28,9 @@
 /* New messages are fetched and committed in chunks of this many, or this many bytes. */
 #define CHUNK_MESSAGES 250
 #define CHUNK_BYTES    (16 * 1024 * 1024)
+/* Two writers: one creates and flushes the files of a chunk while the other holds the
+ * database (the store serialises its transactions), so the disk and SQLite overlap. */
+#define N_WRITERS      2
 
 typedef struct {
   guint32 first;
@@ -308,7 +311,7 @@ typedef struct {
   Chunk              *chunk;
   /* The writer thread parses and stores full chunks while the next one arrives, so network,
    * MIME parsing and disk overlap (a sync is otherwise CPU-bound on one core). */
-  GThread            *writer;
+  GThread            *writers[N_WRITERS];
   GAsyncQueue        *queue;
   GMutex              lock;
   GCond               cond;
@@ -320,8 +323,8 @@ typedef struct {
   gpointer            user_data;
 } FolderSync;
 
-/* At most this many chunks wait for the writer: bounds memory to about 3 chunks. */
-#define MAX_IN_FLIGHT 2
+/* At most this many chunks wait for the writers: bounds memory to about 4 chunks. */
+#define MAX_IN_FLIGHT 3
 
 static void stop_writer (FolderSync *fs);
 
@@ -435,10 +438,16 @@ write_chunk (FolderSync  *fs,
                                &stored, error))
     return FALSE;
 
-  fs->done += chunk->summaries->len + chunk->body_uids->len;
-  if (fs->progress && chunk->summaries->len > 0)
-    fs->progress (fs->account, pb_folder_info_get_path (fs->folder), fs->done, fs->total,
-                  fs->user_data);
+  {
+    guint done;
+
+    g_mutex_lock (&fs->lock);
+    done = fs->done += chunk->summaries->len + chunk->body_uids->len;
+    g_mutex_unlock (&fs->lock);
+    if (fs->progress && chunk->summaries->len > 0)
+      fs->progress (fs->account, pb_folder_info_get_path (fs->folder), done, fs->total,
+                    fs->user_data);
+  }
   return TRUE;
 }
 
@@ -502,10 +511,11 @@ flush_chunk (FolderSync  *fs,
       return ok;
     }
 
-  if (fs->writer == NULL)
+  if (fs->writers[0] == NULL)
     {
       fs->queue = g_async_queue_new ();
-      fs->writer = g_thread_new ("pb-sync-writer", writer_thread, fs);
+      for (guint i = 0; i < N_WRITERS; i++)
+        fs->writers[i] = g_thread_new ("pb-sync-writer", writer_thread, fs);
     }
 
   g_mutex_lock (&fs->lock);
@@ -543,10 +553,12 @@ drain_writer (FolderSync  *fs,
 static void
 stop_writer (FolderSync *fs)
 {
-  if (fs->writer == NULL)
+  if (fs->writers[0] == NULL)
     return;
-  g_async_queue_push (fs->queue, &end_of_queue);
-  g_thread_join (g_steal_pointer (&fs->writer));
+  for (guint i = 0; i < N_WRITERS; i++)
+    g_async_queue_push (fs->queue, &end_of_queue);
+  for (guint i = 0; i < N_WRITERS; i++)
+    g_thread_join (g_steal_pointer (&fs->writers[i]));
   g_clear_pointer (&fs->queue, g_async_queue_unref);
 }
 
