@@ -150,6 +150,26 @@ sync_data_free (SyncData *data)
   g_free (data);
 }
 
+/* A task carrying the local store and the progress callback, for sync and watch. */
+static GTask *
+sync_task_new (PbRemoteStore       *store,
+               PbStore             *local,
+               PbSyncProgressFunc   progress,
+               gpointer             progress_data,
+               GCancellable        *cancellable,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data)
+{
+  GTask *task = g_task_new (store, cancellable, callback, user_data);
+  SyncData *data = g_new0 (SyncData, 1);
+
+  data->store = g_object_ref (local);
+  data->progress = progress;
+  data->progress_data = progress_data;
+  g_task_set_task_data (task, data, (GDestroyNotify) sync_data_free);
+  return task;
+}
+
 static void
 sync_thread (GTask        *task,
              gpointer      source_object,
@@ -187,14 +207,10 @@ pb_imap_store_sync_async (PbRemoteStore       *store,
                           GAsyncReadyCallback  callback,
                           gpointer             user_data)
 {
-  g_autoptr(GTask) task = g_task_new (store, cancellable, callback, user_data);
-  SyncData *data = g_new0 (SyncData, 1);
+  g_autoptr(GTask) task = sync_task_new (store, local, progress, progress_data, cancellable,
+                                         callback, user_data);
 
-  data->store = g_object_ref (local);
-  data->progress = progress;
-  data->progress_data = progress_data;
   g_task_set_source_tag (task, pb_imap_store_sync_async);
-  g_task_set_task_data (task, data, (GDestroyNotify) sync_data_free);
   g_task_run_in_thread (task, sync_thread);
 }
 
@@ -274,14 +290,10 @@ pb_imap_store_watch_async (PbRemoteStore       *store,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
 {
-  g_autoptr(GTask) task = g_task_new (store, cancellable, callback, user_data);
-  SyncData *data = g_new0 (SyncData, 1);
+  g_autoptr(GTask) task = sync_task_new (store, local, progress, progress_data, cancellable,
+                                         callback, user_data);
 
-  data->store = g_object_ref (local);
-  data->progress = progress;
-  data->progress_data = progress_data;
   g_task_set_source_tag (task, pb_imap_store_watch_async);
-  g_task_set_task_data (task, data, (GDestroyNotify) sync_data_free);
   /* Cancelling is the normal way to stop watching: finish with success then. */
   g_task_set_check_cancellable (task, FALSE);
   g_task_run_in_thread (task, watch_thread);
