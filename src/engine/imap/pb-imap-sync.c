@@ -26,7 +26,7 @@
  */
 
 /* New messages are fetched and committed in chunks of this many, or this many bytes. */
-#define CHUNK_MESSAGES 250
+#define CHUNK_MESSAGES 500
 #define CHUNK_BYTES    (16 * 1024 * 1024)
 /* Two writers: one creates and flushes the files of a chunk while the other holds the
  * database (the store serialises its transactions), so the disk and SQLite overlap. */
