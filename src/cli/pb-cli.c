@@ -676,6 +676,37 @@ print_summary (PbMessageSummary *m,
           flags, m->subject ? m->subject : "");
 }
 
+/* The accounts, the store and FOLDER's id in ACCOUNT, for the commands that read one folder.
+ * Every failure is a message for the user. */
+static gboolean
+open_folder (const char        *account,
+             const char        *folder,
+             PbAccountManager **out_manager,
+             PbStore          **out_store,
+             gint64            *out_folder_id,
+             GError           **error)
+{
+  g_autoptr(PbAccountManager) manager = load_accounts (error);
+  g_autoptr(PbStore) store = NULL;
+
+  if (manager == NULL || find_account (manager, account, error) == NULL)
+    return FALSE;
+  store = open_store (error);
+  if (store == NULL)
+    return FALSE;
+  *out_folder_id = pb_store_lookup_folder (store, account, folder, error);
+  if (*out_folder_id == 0)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, PB_STORE_ERROR, PB_STORE_ERROR_NOT_FOUND,
+                     _("There is no folder “%s” (run a sync first?)"), folder);
+      return FALSE;
+    }
+  *out_manager = g_steal_pointer (&manager);
+  *out_store = g_steal_pointer (&store);
+  return TRUE;
+}
+
 static int
 cmd_list (int    argc,
           char **argv)
@@ -699,16 +730,8 @@ cmd_list (int    argc,
   if (argc != 3)
     return usage_error (context, _("list needs an account NAME and a FOLDER"));
 
-  manager = load_accounts (&error);
-  if (manager == NULL || find_account (manager, argv[1], &error) == NULL)
+  if (!open_folder (argv[1], argv[2], &manager, &store, &folder_id, &error))
     return fail ("%s", error->message);
-  store = open_store (&error);
-  if (store == NULL)
-    return fail ("%s", error->message);
-  folder_id = pb_store_lookup_folder (store, argv[1], argv[2], &error);
-  if (folder_id == 0)
-    return fail (error ? error->message : _("There is no folder “%s” (run a sync first?)"),
-                 argv[2]);
 
   if (json)
     printf ("[\n");
@@ -806,16 +829,8 @@ cmd_show (int    argc,
   if (argc != 4 || !parse_uid (argv[3], &uid))
     return usage_error (context, _("show needs an account NAME, a FOLDER and a UID"));
 
-  manager = load_accounts (&error);
-  if (manager == NULL || find_account (manager, argv[1], &error) == NULL)
+  if (!open_folder (argv[1], argv[2], &manager, &store, &folder_id, &error))
     return fail ("%s", error->message);
-  store = open_store (&error);
-  if (store == NULL)
-    return fail ("%s", error->message);
-  folder_id = pb_store_lookup_folder (store, argv[1], argv[2], &error);
-  if (folder_id == 0)
-    return fail (error ? error->message : _("There is no folder “%s” (run a sync first?)"),
-                 argv[2]);
   bytes = pb_store_get_raw (store, folder_id, uid, &error);
   if (bytes == NULL && g_error_matches (error, PB_STORE_ERROR, PB_STORE_ERROR_NOT_FOUND))
     {
