@@ -8,8 +8,34 @@
 G_DEFINE_INTERFACE (PbRemoteStore, pb_remote_store, G_TYPE_OBJECT)
 
 static void
+pb_remote_store_real_append_async (PbRemoteStore       *self,
+                                   PbStore             *store,
+                                   PbFolderRole         role,
+                                   GBytes              *raw,
+                                   guint                flags,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_task_report_new_error (self, callback, user_data, pb_remote_store_real_append_async,
+                           G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           "This account cannot store messages in its folders");
+}
+
+static gboolean
+pb_remote_store_real_append_finish (PbRemoteStore  *self,
+                                    GAsyncResult   *result,
+                                    guint32        *uid_out,
+                                    GError        **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
 pb_remote_store_default_init (PbRemoteStoreInterface *iface)
 {
+  iface->append_async = pb_remote_store_real_append_async;
+  iface->append_finish = pb_remote_store_real_append_finish;
 }
 
 void
@@ -124,4 +150,33 @@ pb_remote_store_fetch_body_finish (PbRemoteStore  *self,
 {
   g_return_val_if_fail (PB_IS_REMOTE_STORE (self), FALSE);
   return PB_REMOTE_STORE_GET_IFACE (self)->fetch_body_finish (self, result, error);
+}
+
+void
+pb_remote_store_append_async (PbRemoteStore       *self,
+                              PbStore             *store,
+                              PbFolderRole         role,
+                              GBytes              *raw,
+                              guint                flags,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_return_if_fail (PB_IS_REMOTE_STORE (self));
+  g_return_if_fail (PB_IS_STORE (store));
+  g_return_if_fail (raw != NULL);
+  PB_REMOTE_STORE_GET_IFACE (self)->append_async (self, store, role, raw, flags, cancellable,
+                                                  callback, user_data);
+}
+
+gboolean
+pb_remote_store_append_finish (PbRemoteStore  *self,
+                               GAsyncResult   *result,
+                               guint32        *uid_out,
+                               GError        **error)
+{
+  g_return_val_if_fail (PB_IS_REMOTE_STORE (self), FALSE);
+  if (uid_out != NULL)
+    *uid_out = 0;
+  return PB_REMOTE_STORE_GET_IFACE (self)->append_finish (self, result, uid_out, error);
 }

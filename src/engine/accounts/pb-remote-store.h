@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "pb-folder-info.h"
 #include "pb-store.h"
 
 G_BEGIN_DECLS
@@ -82,6 +83,24 @@ struct _PbRemoteStoreInterface
   gboolean   (*fetch_body_finish)   (PbRemoteStore        *self,
                                      GAsyncResult         *result,
                                      GError              **error);
+
+  /* Stores @raw (RFC 5322, CRLF) in the account's folder with @role (the copy in Sent, a
+   * draft), on the server for IMAP (APPEND) or locally for POP3, and in @store. @flags are
+   * PbMessageFlags to set. On success *@uid_out (may be NULL) is the new message's UID in
+   * that folder, or 0 if the server did not say (no UIDPLUS). The default implementation
+   * fails with G_IO_ERROR_NOT_SUPPORTED. */
+  void       (*append_async)        (PbRemoteStore        *self,
+                                     PbStore              *store,
+                                     PbFolderRole          role,
+                                     GBytes               *raw,
+                                     guint                 flags,
+                                     GCancellable         *cancellable,
+                                     GAsyncReadyCallback   callback,
+                                     gpointer              user_data);
+  gboolean   (*append_finish)       (PbRemoteStore        *self,
+                                     GAsyncResult         *result,
+                                     guint32              *uid_out,
+                                     GError              **error);
 };
 
 void       pb_remote_store_check_async         (PbRemoteStore        *self,
@@ -130,6 +149,19 @@ void       pb_remote_store_fetch_body_async    (PbRemoteStore        *self,
                                                 gpointer              user_data);
 gboolean   pb_remote_store_fetch_body_finish   (PbRemoteStore        *self,
                                                 GAsyncResult         *result,
+                                                GError              **error);
+
+void       pb_remote_store_append_async        (PbRemoteStore        *self,
+                                                PbStore              *store,
+                                                PbFolderRole          role,
+                                                GBytes               *raw,
+                                                guint                 flags,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data);
+gboolean   pb_remote_store_append_finish       (PbRemoteStore        *self,
+                                                GAsyncResult         *result,
+                                                guint32              *uid_out,
                                                 GError              **error);
 
 G_END_DECLS
