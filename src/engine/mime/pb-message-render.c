@@ -759,10 +759,13 @@ static char *
 type_string (GMimeObject *object)
 {
   GMimeContentType *type = g_mime_object_get_content_type (object);
+  g_autofree char *mime_type = NULL;
 
   if (type == NULL)
     return g_strdup ("application/octet-stream");
-  return g_ascii_strdown (g_mime_content_type_get_mime_type (type), -1);
+  /* (transfer full) in GMime 3 */
+  mime_type = g_mime_content_type_get_mime_type (type);
+  return g_ascii_strdown (mime_type, -1);
 }
 
 static gboolean
@@ -1201,7 +1204,9 @@ pb_message_render_new (GBytes  *raw,
   g_return_val_if_fail (raw != NULL, NULL);
 
   data = g_bytes_get_data (raw, &length);
-  stream = g_mime_stream_mem_new_with_buffer ((const char *) data, length);
+  /* An empty GBytes may have no data pointer, which GMime refuses. */
+  stream = length > 0 ? g_mime_stream_mem_new_with_buffer ((const char *) data, length)
+                      : g_mime_stream_mem_new ();
   parser = g_mime_parser_new_with_stream (stream);
   g_mime_parser_set_format (parser, GMIME_FORMAT_MESSAGE);
   message = g_mime_parser_construct_message (parser, get_parser_options ());
