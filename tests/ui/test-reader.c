@@ -451,6 +451,27 @@ test_reader_plain (void)
 }
 
 static void
+test_reader_prefer_plain (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  PbReader *reader;
+  GtkWindow *window = new_window (&reader);
+  g_autofree char *text = NULL;
+
+  /* HTML by default... */
+  show_fixture (reader, "alternative.eml");
+  g_assert_cmpuint (pb_reader_get_html_views (reader)->len, ==, 1);
+  /* ...plain text when the user prefers it. */
+  g_settings_set_boolean (settings, "prefer-plain-text", TRUE);
+  show_fixture (reader, "alternative.eml");
+  g_assert_cmpuint (pb_reader_get_html_views (reader)->len, ==, 0);
+  text = body_text (reader);
+  g_assert_cmpstr (text, ==, "Plain version.\n");
+  g_settings_reset (settings, "prefer-plain-text");
+  destroy_window (window);
+}
+
+static void
 test_reader_markup_subject (void)
 {
   PbReader *reader;
@@ -479,10 +500,23 @@ test_reader_html (void)
   g_assert_cmpuint (views->len, ==, 1);
   g_assert_nonnull (strstr (((PbRenderPart *) g_ptr_array_index (
     pb_message_render_get_parts (pb_reader_get_render (reader)), 0))->html, "Newsletter"));
+  /* A link is not remote content: no bar. */
+  g_assert_false (gtk_revealer_get_reveal_child (
+    GTK_REVEALER (find_widget (GTK_WIDGET (reader), "remote-revealer"))));
   save_screenshot (GTK_WIDGET (window), "reader-html.png");
   texture = web_snapshot (g_ptr_array_index (views, 0));
   /* Text drawn on the white canvas: more than a blank page's one or two colours. */
   g_assert_cmpuint (count_colours (texture), >, 4);
+
+  /* Two HTML parts: two views, two documents, the text part between them. */
+  show_fixture (reader, "two-html.eml");
+  g_assert_cmpuint (pb_reader_get_html_views (reader)->len, ==, 2);
+  {
+    g_autofree char *text = body_text (reader);
+
+    g_assert_cmpstr (text, ==, "Text between.\n");
+  }
+  save_screenshot (GTK_WIDGET (window), "reader-two-html.png");
   destroy_window (window);
 }
 
@@ -995,6 +1029,7 @@ main (int   argc,
   g_test_add_func ("/ui/reader/plain", test_reader_plain);
   g_test_add_func ("/ui/reader/markup-subject", test_reader_markup_subject);
   g_test_add_func ("/ui/reader/html", test_reader_html);
+  g_test_add_func ("/ui/reader/prefer-plain", test_reader_prefer_plain);
   g_test_add_func ("/ui/reader/cid", test_reader_cid);
   g_test_add_func ("/ui/reader/attachments", test_reader_attachments);
   g_test_add_func ("/ui/reader/charsets", test_reader_charsets);

@@ -150,6 +150,21 @@ test_html (void)
   g_assert_false (pb_message_render_get_has_remote_content (render));
 }
 
+/* Each HTML part is its own document: never joined, so one part's unclosed tags cannot
+ * reach into the next. */
+static void
+test_two_html (void)
+{
+  g_autoptr(PbMessageRender) render = load ("two-html.eml");
+
+  g_assert_cmpuint (pb_message_render_get_parts (render)->len, ==, 3);
+  g_assert_cmpint (part_at (render, 0)->kind, ==, PB_RENDER_PART_HTML);
+  g_assert_cmpstr (part_at (render, 0)->html, ==, "<p>First document <b>unclosed");
+  g_assert_cmpint (part_at (render, 1)->kind, ==, PB_RENDER_PART_TEXT);
+  g_assert_cmpint (part_at (render, 2)->kind, ==, PB_RENDER_PART_HTML);
+  g_assert_cmpstr (part_at (render, 2)->html, ==, "<p>Second document</p>");
+}
+
 static void
 test_alternative (void)
 {
@@ -488,6 +503,7 @@ main (int   argc,
   g_test_add_func ("/message-render/flowed-delsp", test_flowed_delsp);
   g_test_add_func ("/message-render/quoted", test_quoted);
   g_test_add_func ("/message-render/html", test_html);
+  g_test_add_func ("/message-render/two-html", test_two_html);
   g_test_add_func ("/message-render/alternative", test_alternative);
   g_test_add_func ("/message-render/mixed", test_mixed);
   g_test_add_func ("/message-render/cid", test_cid);
