@@ -838,10 +838,27 @@ test_reader_remote (void)
   wait_until (http_requested, "/img.png", "the remote image to be requested");
   g_test_message ("%u requests after Show", http_requests ());
   g_assert_false (gtk_revealer_get_reveal_child (revealer));
-  /* Forms, frames and links stay dead even now. */
+  {
+    g_autoptr(GString) all = g_string_new (NULL);
+
+    g_mutex_lock (&http.lock);
+    for (guint i = 0; i < http.paths->len; i++)
+      g_string_append_printf (all, " [%s]", (char *) g_ptr_array_index (http.paths, i));
+    g_mutex_unlock (&http.lock);
+    g_test_message ("Requested after Show:%s", all->str);
+  }
+  /* Scripts, frames, plug-ins, media, forms, redirects and links stay dead even now. */
+  spin_for (500);
   g_assert_false (http_requested ("/form"));
   g_assert_false (http_requested ("/iframe.html"));
   g_assert_false (http_requested ("/link"));
+  g_assert_false (http_requested ("/ping"));
+  g_assert_false (http_requested ("/refresh"));
+  g_assert_false (http_requested ("/script.js"));
+  g_assert_false (http_requested ("/object.swf"));
+  g_assert_false (http_requested ("/embed.swf"));
+  g_assert_false (http_requested ("/video.mp4"));
+  g_assert_false (http_requested ("/audio.mp3"));
 
   /* Another message of the same sender: blocked again. */
   http_reset ();
