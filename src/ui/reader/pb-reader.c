@@ -18,7 +18,8 @@
  * previous load, and a generation number drops answers that arrive late anyway.
  *
  * Every text from the sender is put into labels with gtk_label_set_text(), never as markup.
- * Text parts become labels, with a coloured bar per quote level. HTML parts get one
+ * Text parts go into read-only text views, with quote levels indented and coloured. HTML
+ * parts get one
  * PbHtmlView each. Remote content stays blocked unless the sender's address is in the
  * "trusted-remote-senders" setting or the user clicks Show.
  */
@@ -207,86 +208,203 @@ show_headers (PbReader *self)
 
 /* Text parts ---------------------------------------------------------------------------- */
 
-/* Labels rather than a GtkTextView: a text view inside the reader's scrolled box does not
- * reliably report its height for a width (GTK 4.8 sometimes leaves it at 0), labels do. A run
- * of lines at one quote level becomes one label (split every LABEL_CHUNK bytes so that no
- * single layout grows huge) inside one box per level, each with a coloured bar (style.css:
- * the colours mix the theme's text colour with a hue, so they read on light and dark). */
-#define LABEL_CHUNK (64 * 1024)
+/* A read-only GtkTextView per text part: it lays out long text incrementally, where wrapped
+ * labels re-layout everything several times per size request (16 kB of text stalled the main
+ * loop for over half a second in labels, a few milliseconds here). One tag per quote level
+ * indents and colours the lines and tints their background; the colours come in a light and
+ * a dark set and follow the style manager. */
 
-static GtkWidget *
-text_label_new (const char *text)
+static void
+update_quote_tags (GtkTextBuffer *buffer)
 {
-  GtkWidget *label = gtk_label_new (NULL);
+  static const char *light[] = { "#1c71d8", "#26a269", "#9141ac" };
+  static const char *dark[] = { "#99c1f1", "#8ff0a4", "#dc8add" };
+  gboolean is_dark = adw_style_manager_get_dark (adw_style_manager_get_default ());
+  GtkTextTagTable *table = gtk_text_buffer_get_tag_table (buffer);
 
-  gtk_label_set_text (GTK_LABEL (label), text);
-  gtk_label_set_use_markup (GTK_LABEL (label), FALSE);
-  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
-  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
-  gtk_label_set_xalign (GTK_LABEL (label), 0);
-  gtk_widget_set_focusable (label, FALSE);
-  gtk_widget_set_name (label, "text-block");
-  return label;
+  for (guint i = 1; i <= MAX_QUOTE_BARS; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("quote-%u", i);
+      GtkTextTag *tag = gtk_text_tag_table_lookup (table, name);
+      GdkRGBA colour, tint;
+
+      if (tag == NULL)
+        continue;
+      gdk_rgba_parse (&colour, (is_dark ? dark : light)[(i - 1) % 3]);
+      tint = colour;
+      tint.alpha = 0.07;
+      g_object_set (tag, "foreground-rgba", &colour, "paragraph-background-rgba", &tint, NULL);
+    }
 }
 
 static void
-flush_block (GtkBox   *into,
-             GString  *block,
-             guint     level)
+dark_changed_cb (GtkTextBuffer *buffer)
 {
-  GtkWidget *label;
-  GtkBox *parent = into;
+  update_quote_tags (buffer);
+}
 
-  if (block->len == 0)
-    return;
-  label = text_label_new (block->str);
-  g_string_truncate (block, 0);
-  /* One bar per level, nested. */
-  for (guint i = 1; i <= MIN (level, MAX_QUOTE_BARS); i++)
-    {
-      g_autofree char *css = g_strdup_printf ("quote-level-%u", (i - 1) % 3 + 1);
-      GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+/* GtkTextView reports its height from its last validated layout and validates in idle
+ * steps; inside a box (not scrolling itself) GTK 4.8 does not always ask for a new size when
+ * that height changes, and can leave the view at a height of 0. So while a view is mapped,
+ * compare its natural height with the height it got and ask again when they differ: every
+ * frame for the first second, then every 300 ms (a measure that is cached costs nothing). */
+typedef struct {
+  GtkWidget *view;
+  guint      tick_id;
+  guint      timeout_id;
+  guint      frames;
+} HeightFix;
 
-      gtk_widget_add_css_class (box, "quote");
-      gtk_widget_add_css_class (box, css);
-      gtk_box_append (parent, box);
-      parent = GTK_BOX (box);
-    }
-  if (level > 0)
-    gtk_widget_add_css_class (label, "quote-text");
-  gtk_box_append (parent, label);
+static gboolean
+height_fix_check (HeightFix *fix)
+{
+  int width = gtk_widget_get_width (fix->view);
+  int min = 0, nat = 0;
+
+  if (width <= 0)
+    return FALSE;
+  gtk_widget_measure (fix->view, GTK_ORIENTATION_VERTICAL, width, &min, &nat, NULL, NULL);
+  if (nat == gtk_widget_get_height (fix->view))
+    return FALSE;
+  gtk_widget_queue_resize (fix->view);
+  return TRUE;
+}
+
+static gboolean
+height_fix_tick_cb (GtkWidget     *view,
+                    GdkFrameClock *clock,
+                    gpointer       user_data)
+{
+  HeightFix *fix = user_data;
+
+  height_fix_check (fix);
+  if (++fix->frames < 60)
+    return G_SOURCE_CONTINUE;
+  fix->tick_id = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+height_fix_timeout_cb (gpointer user_data)
+{
+  height_fix_check (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+height_fix_map_cb (GtkWidget *view,
+                   HeightFix *fix)
+{
+  fix->frames = 0;
+  if (fix->tick_id == 0)
+    fix->tick_id = gtk_widget_add_tick_callback (view, height_fix_tick_cb, fix, NULL);
+  if (fix->timeout_id == 0)
+    fix->timeout_id = g_timeout_add (300, height_fix_timeout_cb, fix);
+}
+
+static void
+height_fix_unmap_cb (GtkWidget *view,
+                     HeightFix *fix)
+{
+  if (fix->tick_id != 0)
+    gtk_widget_remove_tick_callback (view, fix->tick_id);
+  fix->tick_id = 0;
+  g_clear_handle_id (&fix->timeout_id, g_source_remove);
+}
+
+static void
+height_fix_free (gpointer data)
+{
+  HeightFix *fix = data;
+
+  g_clear_handle_id (&fix->timeout_id, g_source_remove);
+  g_free (fix);
+}
+
+static void
+height_fix_attach (GtkWidget *view)
+{
+  HeightFix *fix = g_new0 (HeightFix, 1);
+
+  fix->view = view;
+  g_object_set_data_full (G_OBJECT (view), "pb-height-fix", fix, height_fix_free);
+  g_signal_connect (view, "map", G_CALLBACK (height_fix_map_cb), fix);
+  g_signal_connect (view, "unmap", G_CALLBACK (height_fix_unmap_cb), fix);
 }
 
 static GtkWidget *
 text_part_new (PbReader           *self,
-               const PbRenderPart *part)
+               const PbRenderPart *part,
+               gboolean            fill)
 {
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-  g_autoptr(GString) block = g_string_new (NULL);
-  guint level = 0;
+  GtkWidget *view = gtk_text_view_new ();
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (view));
+  g_autoptr(GString) run = g_string_new (NULL);
+  guint run_level = 0;
+  GtkTextIter end;
 
-  gtk_widget_add_css_class (box, "message-text");
-  gtk_widget_set_name (box, "text-part");
-  for (guint i = 0; i < part->lines->len; i++)
+  gtk_text_view_set_editable (GTK_TEXT_VIEW (view), FALSE);
+  gtk_text_view_set_cursor_visible (GTK_TEXT_VIEW (view), FALSE);
+  gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (view), GTK_WRAP_WORD_CHAR);
+  gtk_text_view_set_left_margin (GTK_TEXT_VIEW (view), 18);
+  gtk_text_view_set_right_margin (GTK_TEXT_VIEW (view), 18);
+  gtk_text_view_set_top_margin (GTK_TEXT_VIEW (view), 12);
+  gtk_text_view_set_bottom_margin (GTK_TEXT_VIEW (view), 12);
+  gtk_widget_add_css_class (view, "message-text");
+  gtk_widget_set_name (view, "text-part");
+
+  for (guint i = 1; i <= MAX_QUOTE_BARS; i++)
     {
-      const PbRenderLine *line = g_ptr_array_index (part->lines, i);
+      g_autofree char *name = g_strdup_printf ("quote-%u", i);
 
-      if (line->level != level || block->len > LABEL_CHUNK)
-        {
-          flush_block (GTK_BOX (box), block, level);
-          level = line->level;
-        }
-      else if (i > 0)
-        g_string_append_c (block, '\n');
-      g_string_append (block, line->text);
-      /* An empty line still takes its height. */
-      if (*line->text == '\0' && (i + 1 == part->lines->len
-                                  || ((PbRenderLine *) part->lines->pdata[i + 1])->level != level))
-        g_string_append_c (block, ' ');
+      gtk_text_buffer_create_tag (buffer, name, "left-margin", 18 + 14 * (int) i, NULL);
     }
-  flush_block (GTK_BOX (box), block, level);
-  return box;
+  update_quote_tags (buffer);
+  g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
+                           G_CALLBACK (dark_changed_cb), buffer, G_CONNECT_SWAPPED);
+
+  /* Runs of lines at one level go in with one insert each. */
+  for (guint i = 0; i <= part->lines->len; i++)
+    {
+      const PbRenderLine *line = i < part->lines->len ? g_ptr_array_index (part->lines, i)
+                                                      : NULL;
+      guint level = line != NULL ? MIN (line->level, MAX_QUOTE_BARS) : G_MAXUINT;
+
+      if (line == NULL || (level != run_level && run->len > 0))
+        {
+          gtk_text_buffer_get_end_iter (buffer, &end);
+          if (run_level == 0)
+            gtk_text_buffer_insert (buffer, &end, run->str, run->len);
+          else
+            {
+              g_autofree char *name = g_strdup_printf ("quote-%u", run_level);
+
+              gtk_text_buffer_insert_with_tags_by_name (buffer, &end, run->str, run->len, name,
+                                                        NULL);
+            }
+          g_string_truncate (run, 0);
+        }
+      if (line == NULL)
+        break;
+      run_level = level;
+      g_string_append (run, line->text);
+      if (i + 1 < part->lines->len)
+        g_string_append_c (run, '\n');
+    }
+
+  if (fill)
+    {
+      /* Alone, the view scrolls itself and lays out only what is on screen. */
+      GtkWidget *scrolled = gtk_scrolled_window_new ();
+
+      gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scrolled), GTK_POLICY_NEVER,
+                                      GTK_POLICY_AUTOMATIC);
+      gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), view);
+      gtk_widget_set_vexpand (scrolled, TRUE);
+      return scrolled;
+    }
+  height_fix_attach (view);
+  return view;
 }
 
 /* Body ---------------------------------------------------------------------------------- */
@@ -391,7 +509,7 @@ add_parts (PbReader        *self,
       switch (part->kind)
         {
         case PB_RENDER_PART_TEXT:
-          widget = text_part_new (self, part);
+          widget = text_part_new (self, part, fill);
           break;
         case PB_RENDER_PART_HTML:
           widget = html_view_new (self, render, part);
@@ -414,14 +532,15 @@ add_parts (PbReader        *self,
     }
 }
 
-/* Whether the message is one HTML document (and perhaps attachments): then its view fills
- * the reader and scrolls by itself. */
+/* Whether the message is one text or HTML body (and perhaps attachments), which is most
+ * mail: then that view fills the reader and scrolls by itself, which for long text is much
+ * cheaper than laying all of it out inside a scrolled box. */
 static gboolean
-is_single_html (PbReader        *self,
+is_single_body (PbReader        *self,
                 PbMessageRender *render)
 {
   GPtrArray *parts = pb_message_render_get_parts (render);
-  guint n_html = 0;
+  guint n_bodies = 0;
 
   for (guint i = 0; i < parts->len; i++)
     {
@@ -429,19 +548,19 @@ is_single_html (PbReader        *self,
 
       if (part->kind == PB_RENDER_PART_ALTERNATIVE)
         part = choose_alternative (self, part);
-      if (part->kind == PB_RENDER_PART_HTML)
-        n_html++;
+      if (part->kind == PB_RENDER_PART_HTML || part->kind == PB_RENDER_PART_TEXT)
+        n_bodies++;
       else if (part->kind != PB_RENDER_PART_ATTACHMENT)
         return FALSE;
     }
-  return n_html == 1;
+  return n_bodies == 1;
 }
 
 static void
 show_body (PbReader *self)
 {
   GtkWidget *attachments = gtk_list_box_new ();
-  gboolean fill = is_single_html (self, self->render);
+  gboolean fill = is_single_body (self, self->render);
   GtkWidget *content = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
 
   clear_body (self);
@@ -458,9 +577,19 @@ show_body (PbReader *self)
 
   if (fill)
     {
+      GtkWidget *list_scroller = gtk_scrolled_window_new ();
+
+      /* Many attachments scroll in their own area rather than squeezing the body. */
+      gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (list_scroller), GTK_POLICY_NEVER,
+                                      GTK_POLICY_AUTOMATIC);
+      gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (list_scroller),
+                                                        TRUE);
+      gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (list_scroller), 240);
+      gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (list_scroller), attachments);
+      gtk_widget_set_visible (list_scroller, gtk_widget_get_visible (attachments));
       gtk_widget_set_vexpand (content, TRUE);
       gtk_box_append (self->body_box, content);
-      gtk_box_append (self->body_box, attachments);
+      gtk_box_append (self->body_box, list_scroller);
     }
   else
     {
