@@ -710,7 +710,8 @@ load_thread (GTask        *task,
         {
           if (error == NULL)
             error = g_error_new (PB_STORE_ERROR, PB_STORE_ERROR_NOT_FOUND,
-                                 _("There is no folder “%s” in this account"), data->folder_path);
+                                 _("There is no folder “%s” in this account"),
+                                 data->folder_path);
           g_task_return_error (task, error);
           return;
         }
