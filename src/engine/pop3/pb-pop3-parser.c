@@ -382,9 +382,13 @@ parse_listing (GBytes   *data,
   g_autoptr(GArray) entries = g_array_new (FALSE, TRUE, sizeof (PbPop3ListEntry));
   gsize length;
   const char *p = g_bytes_get_data (data, &length);
-  const char *end = p + length;
+  const char *end;
 
   g_array_set_clear_func (entries, list_entry_clear);
+  /* An empty listing may have no data pointer at all. */
+  if (length == 0)
+    return g_steal_pointer (&entries);
+  end = p + length;
   while (p < end)
     {
       const char *nl = memchr (p, '\n', end - p);
@@ -472,7 +476,7 @@ pb_pop3_parse_capa (GBytes  *data,
   g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
   gsize length;
   const char *p = g_bytes_get_data (data, &length);
-  const char *end = p + length;
+  const char *end = length > 0 ? p + length : p;
 
   while (p < end)
     {
