@@ -9,10 +9,19 @@
     pop3-mail.py local ACCOUNT [FOLDER...]
         Prints the SHA-256 of `postbote-cli show ACCOUNT FOLDER UID --raw` of every message of
         the folders (default INBOX), one per line.
+    pop3-mail.py stored DATADIR ACCOUNT
+        Like local, but read from the store directly (read-only), for every folder of
+        ACCOUNT, without running postbote-cli (whose `show` would download a missing body):
+        the SHA-256 of each message's body file, or BODILESS for a message stored without one.
     pop3-mail.py check SERVER_FILE LOCAL_FILE (--exact | --superset)
         Compares two such lists as multisets: no message may be local twice, and every server
         message must be local (--superset), or the two must be equal (--exact). Prints one
         line: a summary, or the differences; exits 1 on a difference.
+    pop3-mail.py check-interrupted BEFORE AFTER LOCAL
+        After an interrupted sync: BEFORE and AFTER are the server's lists before and after
+        it, LOCAL what postbote-cli holds. Every local message must be one of BEFORE's, whole
+        (a partial download never shows), none twice, and every message that left the server
+        must be local.
     pop3-mail.py bodiless DATADIR ACCOUNT
         Prints how many messages of ACCOUNT's INBOX the store holds without a body.
 """
@@ -86,6 +95,19 @@ def cmd_local(account, folders):
     return 0
 
 
+def cmd_stored(datadir, account):
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(datadir, "store.sqlite3"), uri=True)
+    rows = db.execute("SELECT m.body_path FROM messages m JOIN folders f ON f.id = m.folder_id"
+                      " WHERE f.account = ?", (account,)).fetchall()
+    for (path,) in rows:
+        if path is None:
+            print("BODILESS")
+        else:
+            with open(os.path.join(datadir, path), "rb") as f:
+                print(hashlib.sha256(f.read()).hexdigest())
+    return 0
+
+
 def cmd_check(server_file, local_file, mode):
     server = collections.Counter(open(server_file).read().split())
     local = collections.Counter(open(local_file).read().split())
@@ -110,6 +132,31 @@ def cmd_check(server_file, local_file, mode):
     return 0
 
 
+def cmd_check_interrupted(before_file, after_file, local_file):
+    before = collections.Counter(open(before_file).read().split())
+    after = collections.Counter(open(after_file).read().split())
+    local = collections.Counter(open(local_file).read().split())
+    # A message stored without its body (a sync stopped between index and body) is not shown
+    # as complete; the next sync or `show` fetches it.
+    local.pop("BODILESS", None)
+    problems = []
+    foreign = [k for k in local if k not in before]
+    if foreign:
+        problems.append("%d local messages are not whole server messages" % len(foreign))
+    twice = [k for k, n in local.items() if n > 1]
+    if twice:
+        problems.append("%d messages are local more than once" % len(twice))
+    lost = [k for k in before if k not in after and k not in local]
+    if lost:
+        problems.append("%d messages left the server but are not local" % len(lost))
+    if problems:
+        print("; ".join(problems))
+        return 1
+    print("%d local, %d deleted on the server, all of them local" %
+          (sum(local.values()), sum(1 for k in before if k not in after)))
+    return 0
+
+
 def cmd_bodiless(datadir, account):
     db = sqlite3.connect("file:%s?mode=ro" % os.path.join(datadir, "store.sqlite3"), uri=True)
     n = db.execute("SELECT count(*) FROM messages m JOIN folders f ON f.id = m.folder_id"
@@ -126,6 +173,10 @@ def main(argv):
         return cmd_local(argv[1], argv[2:])
     if len(argv) == 4 and argv[0] == "check":
         return cmd_check(argv[1], argv[2], argv[3])
+    if len(argv) == 3 and argv[0] == "stored":
+        return cmd_stored(argv[1], argv[2])
+    if len(argv) == 4 and argv[0] == "check-interrupted":
+        return cmd_check_interrupted(argv[1], argv[2], argv[3])
     if len(argv) == 3 and argv[0] == "bodiless":
         return cmd_bodiless(argv[1], argv[2])
     print(__doc__, file=sys.stderr)

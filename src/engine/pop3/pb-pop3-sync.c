@@ -24,7 +24,8 @@
  */
 
 /* One batch: this many messages or bytes, whichever comes first, share one syncfs and a few
- * transactions. */
+ * transactions. POSTBOTE_POP3_BATCH makes batches smaller, so crash tests can stop a sync
+ * between batches. */
 #define BATCH_MESSAGES 250
 #define BATCH_BYTES (16 * 1024 * 1024)
 #define POP3_UIDVALIDITY 1
@@ -319,6 +320,10 @@ download (PbPop3Client        *client,
           GCancellable        *cancellable,
           GError             **error)
 {
+  const char *batch_env = g_getenv ("POSTBOTE_POP3_BATCH");
+  guint batch_max = batch_env ? (guint) CLAMP (g_ascii_strtoull (batch_env, NULL, 10), 1,
+                                               BATCH_MESSAGES)
+                              : BATCH_MESSAGES;
   guint done = 0;
 
   g_array_sort (downloads, download_compare);
@@ -336,7 +341,7 @@ download (PbPop3Client        *client,
       guint64 bytes = 0;
       Batch batch = { store, account, folder_id, now, uidls, headers, sizes, raws };
 
-      while (done + numbers->len < downloads->len && numbers->len < BATCH_MESSAGES
+      while (done + numbers->len < downloads->len && numbers->len < batch_max
              && (numbers->len == 0 || bytes < BATCH_BYTES))
         {
           const Download *d = &g_array_index (downloads, Download, done + numbers->len);
