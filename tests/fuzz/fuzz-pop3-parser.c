@@ -101,7 +101,8 @@ parse (const guint8              *data,
           if (reply->data != NULL)
             {
               g_assert (g_bytes_get_size (reply->data) <= pending);
-              g_assert (g_bytes_get_size (reply->data) <= limits->max_data || limits->max_data == 0);
+              g_assert (limits->max_data == 0
+                        || g_bytes_get_size (reply->data) <= limits->max_data);
             }
           pending = 0;
           g_ptr_array_add (run.replies, reply);

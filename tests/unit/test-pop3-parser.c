@@ -212,7 +212,8 @@ test_listings (void)
   g_autoptr(GPtrArray) capa = NULL;
   g_autoptr(GBytes) capa_data = g_bytes_new_static ("top\r\nSASL  plain   LOGIN \r\n", 27);
   const char *bad_uidl[] = { "0 abc\r\n", "1 \r\n", "1\r\n", "x abc\r\n", "1 a\001b\r\n",
-                             "1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+                             "1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                             "aaaaaaaaaaaaaaaaa\r\n",
                              "4294967296 a\r\n" };
   GError *error = NULL;
 

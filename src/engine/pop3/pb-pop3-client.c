@@ -608,7 +608,7 @@ pb_pop3_client_list_messages (PbPop3Client  *self,
          * delete by it; the first one stands for it. */
         if (g_hash_table_contains (seen, e->uidl))
           {
-            g_warning ("%s: UIDL %s listed twice; ignoring message %u",
+            g_message ("%s: UIDL %s listed twice; ignoring message %u",
                        pb_service_get_host (self->service), e->uidl, e->number);
             continue;
           }

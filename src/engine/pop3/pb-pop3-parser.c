@@ -173,16 +173,16 @@ append_data (PbPop3Parser  *self,
   if (self->data->len + length > self->limits.max_data)
     {
       g_set_error (error, PB_POP3_ERROR, PB_POP3_ERROR_LIMIT,
-                   _("A message from the server is larger than %" G_GSIZE_FORMAT " bytes"),
-                   self->limits.max_data);
+                   _("A message from the server is larger than %lu bytes"),
+                   (gulong) self->limits.max_data);
       return FALSE;
     }
   self->line_length += length;
   if (self->line_length > self->limits.max_data_line)
     {
       g_set_error (error, PB_POP3_ERROR, PB_POP3_ERROR_LIMIT,
-                   _("A line of a message from the server is longer than %" G_GSIZE_FORMAT
-                     " bytes"), self->limits.max_data_line);
+                   _("A line of a message from the server is longer than %lu bytes"),
+                   (gulong) self->limits.max_data_line);
       return FALSE;
     }
   g_byte_array_append (self->data, data, length);
@@ -232,8 +232,8 @@ pb_pop3_parser_feed (PbPop3Parser  *self,
             if (self->line->len + n > self->limits.max_line)
               {
                 g_set_error (error, PB_POP3_ERROR, PB_POP3_ERROR_LIMIT,
-                             _("The server sent a reply line longer than %" G_GSIZE_FORMAT
-                               " bytes"), self->limits.max_line);
+                             _("The server sent a reply line longer than %lu bytes"),
+                             (gulong) self->limits.max_line);
                 return FALSE;
               }
             g_byte_array_append (self->line, data + i, n);

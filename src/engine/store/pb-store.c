@@ -178,7 +178,7 @@ static const char * const migrations[] = {
    * whether it is still on the server and whether the user wants it deleted there. A row is
    * written before its message is stored (state 0, pending) and marked stored (1) after the
    * message is durable; only stored rows are ever deleted on the server. */
-  "CREATE TABLE pop3_uidl ("
+  "CREATE TABLE IF NOT EXISTS pop3_uidl ("
   "  account TEXT NOT NULL,"
   "  uidl TEXT NOT NULL,"
   "  folder_id INTEGER NOT NULL DEFAULT 0,"
@@ -190,7 +190,7 @@ static const char * const migrations[] = {
   "  delete_wanted INTEGER NOT NULL DEFAULT 0,"
   "  PRIMARY KEY (account, uidl)"
   ") WITHOUT ROWID;"
-  "CREATE INDEX pop3_uidl_message ON pop3_uidl (folder_id, uid);",
+  "CREATE INDEX IF NOT EXISTS pop3_uidl_message ON pop3_uidl (folder_id, uid);",
 };
 
 G_DEFINE_FINAL_TYPE (PbStore, pb_store, G_TYPE_OBJECT)
