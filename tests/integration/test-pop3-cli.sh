@@ -168,6 +168,20 @@ run sync del
 check "another sync changes nothing" '[ "$rc" -eq 0 ] && [ "$(count_server demo)" -eq 5 ] && [ "$(count_local del)" -eq 5 ]' "$err"
 
 # ---------------------------------------------------------------------------------------------
+# 5b. sync --watch polls (every second here, POSTBOTE_POP3_POLL) and picks up new mail.
+profile watch
+add_pop3 watch demo demo pop3s "$PB_POP3S_PORT"
+POSTBOTE_POP3_POLL=1 "$cli" sync --watch watch >"$work/watch.out" 2>"$work/watch.err" </dev/null &
+watch_pid=$!
+for _ in $(seq 1 100); do [ "$(count_local watch 2>/dev/null || echo 0)" -eq 5 ] && break; sleep 0.2; done
+deliver demo "watched" || echo "# LMTP failed"
+for _ in $(seq 1 100); do [ "$(count_local watch 2>/dev/null || echo 0)" -eq 6 ] && break; sleep 0.2; done
+watched=$(count_local watch)
+kill -TERM "$watch_pid"; wait "$watch_pid"; watch_rc=$?
+check "sync --watch polls: mail delivered while it runs arrives; SIGTERM ends it cleanly" \
+  '[ "$watched" -eq 6 ] && [ "$watch_rc" -eq 0 ]' "count $watched, exit $watch_rc: $(cat "$work/watch.err")"
+
+# ---------------------------------------------------------------------------------------------
 # 6. Headers only above 4 KB; show downloads the rest.
 profile hdr
 add_pop3 hdr alice Correct-Horse-7 pop3s "$PB_POP3S_PORT" --pop3-headers-only-over 4K
