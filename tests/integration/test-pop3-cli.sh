@@ -125,6 +125,16 @@ check "pop3:// uses STLS before the login and syncs" \
 check "the trace hides the password" '! grep -q "Correct-Horse-7" "$work/err" && ! grep -q "$(printf "\0alice\0Correct-Horse-7" | base64)" "$work/err"'
 
 # ---------------------------------------------------------------------------------------------
+# 3b. Two syncs of one account at once (two processes, one store): each message once.
+profile twice
+add_pop3 twice alice Correct-Horse-7 pop3s "$PB_POP3S_PORT"
+"$cli" sync twice >"$work/twice1" 2>&1 </dev/null & p1=$!
+"$cli" sync twice >"$work/twice2" 2>&1 </dev/null & p2=$!
+wait $p1; rc1=$?; wait $p2; rc2=$?
+run sync twice
+compare "two concurrent syncs (exit $rc1 and $rc2) and a third: each message once" alice twice --exact
+
+# ---------------------------------------------------------------------------------------------
 # 4. Delete after N days. bob gets 20 messages, downloaded at T0; 5 more arrive and are
 # downloaded at T0 + 1 day. At T0 + 2.5 days the first 20 are 2.5 days old and the 5 only 1.5:
 # with 2 days only the 20 go.

@@ -25,6 +25,7 @@ struct _PbPop3Store
   PbService     *service;
   PbCredentials *credentials;
   GMutex         lock;          /* guards policy and local */
+  GMutex         session_lock;  /* one sync or body download of this account at a time */
   PbPop3Policy   policy;
   GWeakRef       local;         /* the PbStore last used, for list_folders */
 };
@@ -223,12 +224,18 @@ sync_once (PbPop3Store   *self,
 {
   g_autoptr(PbPop3Client) client = NULL;
   PbPop3Policy policy = get_policy (self);
+  gboolean ok;
 
+  /* A watch and a sync of the same account would otherwise both download what is new. (The
+   * ledger also refuses a UIDL twice, for two processes; this keeps one process from even
+   * trying.) */
+  g_mutex_lock (&self->session_lock);
   client = open_session (self, cancellable, error);
-  if (client == NULL)
-    return FALSE;
-  return pb_pop3_sync_account (client, data->store, self->account, &policy, data->progress,
-                               data->progress_data, cancellable, error);
+  ok = client != NULL
+       && pb_pop3_sync_account (client, data->store, self->account, &policy, data->progress,
+                                data->progress_data, cancellable, error);
+  g_mutex_unlock (&self->session_lock);
+  return ok;
 }
 
 static void
@@ -381,10 +388,16 @@ fetch_body_thread (GTask        *task,
   g_autoptr(PbPop3Client) client = NULL;
   GError *error = NULL;
 
+  gboolean ok;
+
+  g_mutex_lock (&self->session_lock);
   client = open_session (self, cancellable, &error);
-  if (client == NULL
-      || !pb_pop3_sync_fetch_body (client, data->store, self->account, data->folder, data->uid,
-                                   cancellable, &error))
+  ok = client != NULL
+       && pb_pop3_sync_fetch_body (client, data->store, self->account, data->folder, data->uid,
+                                   cancellable, &error);
+  g_clear_object (&client);
+  g_mutex_unlock (&self->session_lock);
+  if (!ok)
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
@@ -546,6 +559,7 @@ pb_pop3_store_finalize (GObject *object)
   g_free (self->account);
   g_weak_ref_clear (&self->local);
   g_mutex_clear (&self->lock);
+  g_mutex_clear (&self->session_lock);
 
   G_OBJECT_CLASS (pb_pop3_store_parent_class)->finalize (object);
 }
@@ -561,6 +575,7 @@ static void
 pb_pop3_store_init (PbPop3Store *self)
 {
   g_mutex_init (&self->lock);
+  g_mutex_init (&self->session_lock);
   g_weak_ref_init (&self->local, NULL);
   self->policy.leave_on_server = TRUE;
 }

@@ -244,6 +244,7 @@ commit_batch (Batch   *batch,
     (GDestroyNotify) pb_message_summary_free);
   g_autoptr(GArray) body_uids = g_array_new (FALSE, FALSE, sizeof (guint32));
   g_autoptr(GPtrArray) body_raws = g_ptr_array_new ();
+  g_autoptr(GPtrArray) reserved = g_ptr_array_new ();
   guint n_stored = 0;
 
   if (!pb_store_pop3_ledger_reserve (batch->store, batch->account, batch->folder_id,
@@ -255,9 +256,13 @@ commit_batch (Batch   *batch,
   for (guint i = 0; i < n; i++)
     {
       GBytes *raw = g_ptr_array_index (batch->raws, i);
-      PbMessageSummary *summary = pb_store_parse_summary (raw);
+      PbMessageSummary *summary;
       gboolean headers_only = g_array_index (batch->headers, gboolean, i);
 
+      if (uids[i] == 0)
+        continue;
+      g_ptr_array_add (reserved, g_ptr_array_index (batch->uidls, i));
+      summary = pb_store_parse_summary (raw);
       summary->uid = uids[i];
       summary->internaldate = batch->now;
       if (headers_only)
@@ -285,7 +290,7 @@ commit_batch (Batch   *batch,
       return FALSE;
     }
   if (!pb_store_pop3_ledger_set (batch->store, batch->account,
-                                 (const char * const *) batch->uidls->pdata, n, "state",
+                                 (const char * const *) reserved->pdata, reserved->len, "state",
                                  PB_POP3_LEDGER_STORED, TRUE, error))
     return FALSE;
   pb_fault_point ("pop3-after-commit");

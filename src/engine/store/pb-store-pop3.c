@@ -154,7 +154,8 @@ set_uidnext (PbStoreDb  *db,
  * @uidls: (array length=n): messages about to be stored in @folder_id
  * @headers_only: (array length=n): whether only the header will be stored
  * @now: the time to record as first seen for UIDLs new to the ledger
- * @uids_out: (array length=n): the local UIDs reserved for them
+ * @uids_out: (array length=n): the local UIDs reserved for them; 0 for a UIDL that is known
+ *   already and not waiting for a download (another sync got it first): skip that message
  *
  * Writes PENDING rows with fresh local UIDs, before the messages are stored. A row of a UIDL
  * known already (a REFETCH) keeps its first-seen time.
@@ -188,7 +189,8 @@ pb_store_pop3_ledger_reserve (PbStore             *self,
                               "  state, headers_only) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)"
                               " ON CONFLICT (account, uidl) DO UPDATE SET"
                               "  folder_id = excluded.folder_id, uid = excluded.uid, state = 0,"
-                              "  headers_only = excluded.headers_only",
+                              "  headers_only = excluded.headers_only"
+                              " WHERE pop3_uidl.state = 2",
                               error);
   if (stmt == NULL)
     goto fail;
@@ -202,11 +204,10 @@ pb_store_pop3_ledger_reserve (PbStore             *self,
                        _("The folder has run out of message numbers"));
           goto fail;
         }
-      uids_out[i] = uid++;
       sqlite3_bind_text (stmt, 1, account, -1, SQLITE_STATIC);
       sqlite3_bind_text (stmt, 2, uidls[i], -1, SQLITE_STATIC);
       sqlite3_bind_int64 (stmt, 3, folder_id);
-      sqlite3_bind_int64 (stmt, 4, uids_out[i]);
+      sqlite3_bind_int64 (stmt, 4, uid);
       sqlite3_bind_int64 (stmt, 5, now);
       sqlite3_bind_int (stmt, 6, headers_only && headers_only[i] ? 1 : 0);
       rc = sqlite3_step (stmt);
@@ -216,6 +217,9 @@ pb_store_pop3_ledger_reserve (PbStore             *self,
           pb_store_set_sqlite_error (error, db->db, rc, "reserve POP3 ledger");
           goto fail;
         }
+      /* No change: the UIDL has a row that is not waiting for a download, because another
+       * sync (another process) stored it meanwhile. Storing it again would duplicate it. */
+      uids_out[i] = sqlite3_changes (db->db) > 0 ? uid++ : 0;
     }
   if (!set_uidnext (db, folder_id, uid, error))
     goto fail;
