@@ -89,7 +89,8 @@ cmd_test() {
   for fuzzer in "$fuzz_build"/tests/fuzz/*-libfuzzer; do
     [ -x "$fuzzer" ] || continue
     local name corpus work
-    # fuzz-imap-parser-libfuzzer -> tests/fuzz/corpus/imap
+    # fuzz-imap-parser-libfuzzer -> tests/fuzz/corpus/imap,
+    # fuzz-pop3-parser-libfuzzer -> tests/fuzz/corpus/pop3
     name=$(basename "$fuzzer"); name=${name%-libfuzzer}
     corpus="$top/tests/fuzz/corpus/${name#fuzz-}"
     [ -d "$corpus" ] || corpus="$top/tests/fuzz/corpus/$(cut -d- -f2 <<<"$name")"

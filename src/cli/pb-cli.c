@@ -169,13 +169,19 @@ cmd_account_add (int    argc,
   gboolean password_stdin = FALSE;
   gboolean no_check = FALSE;
   int offline_days = 0;
+  gboolean pop3_delete = FALSE;
+  int pop3_delete_after_days = 0;
+  gboolean pop3_delete_when_deleted = FALSE;
+  g_autofree char *pop3_headers_only_over = NULL;
+  gboolean pop3_apop = FALSE;
   const GOptionEntry entries[] = {
     { "email", 0, 0, G_OPTION_ARG_STRING, &email, N_("The address you send from"), N_("ADDR") },
     { "name", 0, 0, G_OPTION_ARG_STRING, &display_name, N_("Your name as others see it"),
       N_("NAME") },
     { "incoming", 0, 0, G_OPTION_ARG_STRING, &incoming_url,
       N_("imaps://USER@HOST[:PORT] (TLS), imap://… (STARTTLS, required), "
-         "imap+insecure://… (no encryption)"), N_("URL") },
+         "imap+insecure://… (no encryption); pop3s://, pop3://, pop3+insecure:// likewise"),
+      N_("URL") },
     { "outgoing", 0, 0, G_OPTION_ARG_STRING, &outgoing_url,
       N_("smtps://USER@HOST[:PORT] (TLS) or smtp://… (STARTTLS, required)"), N_("URL") },
     { "password-command", 0, 0, G_OPTION_ARG_STRING, &password_command,
@@ -188,6 +194,18 @@ cmd_account_add (int    argc,
       N_("Save without connecting to the server first"), NULL },
     { "offline-days", 0, 0, G_OPTION_ARG_INT, &offline_days,
       N_("Keep bodies offline only for mail of the last N days (default: all)"), N_("N") },
+    { "pop3-delete", 0, 0, G_OPTION_ARG_NONE, &pop3_delete,
+      N_("POP3: delete messages from the server once downloaded (default: leave them there)"),
+      NULL },
+    { "pop3-delete-after-days", 0, 0, G_OPTION_ARG_INT, &pop3_delete_after_days,
+      N_("POP3: delete messages from the server N days after their download"), N_("N") },
+    { "pop3-delete-when-deleted", 0, 0, G_OPTION_ARG_NONE, &pop3_delete_when_deleted,
+      N_("POP3: delete a message from the server when you delete it here"), NULL },
+    { "pop3-headers-only-over", 0, 0, G_OPTION_ARG_STRING, &pop3_headers_only_over,
+      N_("POP3: download only the header of messages larger than SIZE (e.g. 500K, 2M)"),
+      N_("SIZE") },
+    { "pop3-apop", 0, 0, G_OPTION_ARG_NONE, &pop3_apop,
+      N_("POP3: log in with APOP where the server offers it"), NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new (_("NAME — add an account"));
@@ -224,8 +242,6 @@ cmd_account_add (int    argc,
     return usage_error (context, "--incoming: %s", error->message);
   if (!pb_service_is_incoming (incoming))
     return usage_error (context, _("--incoming must be an IMAP or POP3 server"));
-  if (pb_service_get_protocol (incoming) == PB_PROTOCOL_POP3)
-    return fail (_("POP3 accounts are not supported yet"));
   if (outgoing_url != NULL)
     {
       outgoing = pb_service_new_from_url (outgoing_url, &error);
@@ -257,6 +273,39 @@ cmd_account_add (int    argc,
     return usage_error (context, _("--offline-days must be 0 (all) or more"));
   account = pb_account_new (name, email, incoming, outgoing);
   pb_account_set_offline_days (account, offline_days);
+  if (pop3_delete || pop3_delete_after_days != 0 || pop3_delete_when_deleted
+      || pop3_headers_only_over != NULL || pop3_apop)
+    {
+      PbPop3Policy policy = *pb_account_get_pop3_policy (account);
+
+      if (pb_service_get_protocol (incoming) != PB_PROTOCOL_POP3)
+        return usage_error (context, _("the --pop3-… options need a POP3 --incoming server"));
+      if (pop3_delete_after_days < 0)
+        return usage_error (context, _("--pop3-delete-after-days must be 1 or more"));
+      policy.leave_on_server = !pop3_delete;
+      policy.delete_after_days = pop3_delete_after_days;
+      policy.delete_when_deleted = pop3_delete_when_deleted;
+      policy.apop = pop3_apop;
+      if (pop3_headers_only_over != NULL)
+        {
+          char *end = NULL;
+          guint64 size = g_ascii_strtoull (pop3_headers_only_over, &end, 10);
+
+          if (end == pop3_headers_only_over)
+            size = 0;
+          else if (g_ascii_strcasecmp (end, "k") == 0)
+            size *= 1024;
+          else if (g_ascii_strcasecmp (end, "m") == 0)
+            size *= 1024 * 1024;
+          else if (*end != '\0')
+            size = 0;
+          if (size == 0)
+            return usage_error (context, _("--pop3-headers-only-over needs a size such as "
+                                           "500K or 2M"));
+          policy.headers_only_over = size;
+        }
+      pb_account_set_pop3_policy (account, &policy);
+    }
   pb_account_set_display_name (account, display_name);
   pb_account_set_password_command (account, password_command);
 
@@ -1067,6 +1116,12 @@ print_help (FILE *out)
              "\n"
              "--trace prints the protocol exchange on stderr, with passwords hidden.\n"
              "Exit status: 0 success, 1 failure, 2 wrong usage.\n"));
+  fprintf (out, "%s",
+           _("\nPOP3: pop3s://USER@HOST[:PORT] (TLS) or pop3://… (STLS, required). Mail goes\n"
+             "to local folders and stays on the server unless account add is given\n"
+             "--pop3-delete, --pop3-delete-after-days N or --pop3-delete-when-deleted;\n"
+             "--pop3-headers-only-over SIZE downloads only the header of larger messages\n"
+             "(show fetches the rest); --pop3-apop allows APOP.\n"));
 }
 
 int

@@ -1200,7 +1200,8 @@ test_migrate_body_index (Fixture       *fixture,
             "PRAGMA user_version = 1;");
 
   store = open_store (fixture);
-  g_assert_cmpint (sql_int (db_path, "PRAGMA user_version"), ==, 2);
+  /* Migration 2 and every later one ran. */
+  g_assert_cmpint (sql_int (db_path, "PRAGMA user_version"), >=, 2);
   g_assert_cmpint (sql_int (db_path, "SELECT count(*) FROM messages_body_fts"), ==, 2);
   g_assert_cmpuint (search_one (store, "Fahrkart"), ==, 1);
   g_assert_cmpuint (search_one (store, "munchen fahrkarte"), ==, 1);

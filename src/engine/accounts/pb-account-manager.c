@@ -232,6 +232,7 @@ load_account (GKeyFile    *file,
       gint days = g_key_file_get_integer (file, group, "offline-days", NULL);
       pb_account_set_offline_days (account, CLAMP (days, 0, 36500));
     }
+  pb_account_load_pop3_policy (account, file, group);
   return account;
 }
 
@@ -314,6 +315,7 @@ save (PbAccountManager  *self,
       if (pb_account_get_offline_days (account) > 0)
         g_key_file_set_integer (file, group, "offline-days",
                                 pb_account_get_offline_days (account));
+      pb_account_save_pop3_policy (account, file, group);
     }
 
   data = g_key_file_to_data (file, &length, NULL);

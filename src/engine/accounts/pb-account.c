@@ -6,6 +6,7 @@
 #include "pb-account.h"
 #include "pb-command-credentials.h"
 #include "pb-imap-store.h"
+#include "pb-pop3-store.h"
 #include "pb-secret-credentials.h"
 #include "pb-util-private.h"
 
@@ -20,6 +21,7 @@ struct _PbAccount
   PbService     *outgoing;
   char          *password_command;
   guint          offline_days;
+  PbPop3Policy   pop3_policy;
 
   PbCredentials *credentials;
   PbRemoteStore *remote_store;
@@ -131,6 +133,7 @@ pb_account_class_init (PbAccountClass *klass)
 static void
 pb_account_init (PbAccount *self)
 {
+  self->pop3_policy.leave_on_server = TRUE;
 }
 
 /**
@@ -244,6 +247,75 @@ pb_account_set_offline_days (PbAccount *self,
 }
 
 /**
+ * pb_account_get_pop3_policy:
+ *
+ * Returns: (transfer none): what happens to the server's copy of POP3 messages
+ */
+const PbPop3Policy *
+pb_account_get_pop3_policy (PbAccount *self)
+{
+  g_return_val_if_fail (PB_IS_ACCOUNT (self), NULL);
+  return &self->pop3_policy;
+}
+
+void
+pb_account_set_pop3_policy (PbAccount          *self,
+                            const PbPop3Policy *policy)
+{
+  g_return_if_fail (PB_IS_ACCOUNT (self));
+  g_return_if_fail (policy != NULL);
+  self->pop3_policy = *policy;
+  if (self->remote_store != NULL && PB_IS_POP3_STORE (self->remote_store))
+    pb_pop3_store_set_policy (PB_POP3_STORE (self->remote_store), policy);
+}
+
+/* The policy as keys of the account's group in accounts.ini; absent keys keep the defaults. */
+void
+pb_account_load_pop3_policy (PbAccount  *self,
+                             GKeyFile   *file,
+                             const char *group)
+{
+  PbPop3Policy policy = self->pop3_policy;
+
+  if (g_key_file_has_key (file, group, "pop3-leave-on-server", NULL))
+    policy.leave_on_server = g_key_file_get_boolean (file, group, "pop3-leave-on-server", NULL);
+  if (g_key_file_has_key (file, group, "pop3-delete-after-days", NULL))
+    policy.delete_after_days = CLAMP (g_key_file_get_integer (file, group,
+                                                              "pop3-delete-after-days", NULL),
+                                      0, 36500);
+  if (g_key_file_has_key (file, group, "pop3-delete-when-deleted", NULL))
+    policy.delete_when_deleted = g_key_file_get_boolean (file, group,
+                                                         "pop3-delete-when-deleted", NULL);
+  if (g_key_file_has_key (file, group, "pop3-headers-only-over", NULL))
+    policy.headers_only_over = g_key_file_get_uint64 (file, group, "pop3-headers-only-over",
+                                                      NULL);
+  if (g_key_file_has_key (file, group, "pop3-apop", NULL))
+    policy.apop = g_key_file_get_boolean (file, group, "pop3-apop", NULL);
+  pb_account_set_pop3_policy (self, &policy);
+}
+
+void
+pb_account_save_pop3_policy (PbAccount  *self,
+                             GKeyFile   *file,
+                             const char *group)
+{
+  const PbPop3Policy *policy = &self->pop3_policy;
+
+  if (pb_service_get_protocol (self->incoming) != PB_PROTOCOL_POP3)
+    return;
+  g_key_file_set_boolean (file, group, "pop3-leave-on-server", policy->leave_on_server);
+  if (policy->delete_after_days > 0)
+    g_key_file_set_integer (file, group, "pop3-delete-after-days",
+                            policy->delete_after_days);
+  if (policy->delete_when_deleted)
+    g_key_file_set_boolean (file, group, "pop3-delete-when-deleted", TRUE);
+  if (policy->headers_only_over > 0)
+    g_key_file_set_uint64 (file, group, "pop3-headers-only-over", policy->headers_only_over);
+  if (policy->apop)
+    g_key_file_set_boolean (file, group, "pop3-apop", TRUE);
+}
+
+/**
  * pb_account_get_credentials:
  *
  * Returns: (transfer none): the password command if the account has one, else the keyring.
@@ -285,6 +357,10 @@ pb_account_get_remote_store (PbAccount *self)
                                           self->offline_days);
           break;
         case PB_PROTOCOL_POP3:
+          self->remote_store = pb_pop3_store_new (self->name, self->incoming,
+                                                  pb_account_get_credentials (self));
+          pb_pop3_store_set_policy (PB_POP3_STORE (self->remote_store), &self->pop3_policy);
+          break;
         case PB_PROTOCOL_SMTP:
         default:
           break;

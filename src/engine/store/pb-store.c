@@ -172,6 +172,25 @@ static const char * const migrations[] = {
   "  DELETE FROM messages_fts WHERE rowid = old.id;"
   "  DELETE FROM messages_body_fts WHERE rowid = old.id;"
   "END;",
+
+  /* 3: the POP3 UIDL ledger (see pb-store-pop3.c): which server message (by UIDL) became
+   * which local message, when it was first downloaded, whether only its header is here,
+   * whether it is still on the server and whether the user wants it deleted there. A row is
+   * written before its message is stored (state 0, pending) and marked stored (1) after the
+   * message is durable; only stored rows are ever deleted on the server. */
+  "CREATE TABLE IF NOT EXISTS pop3_uidl ("
+  "  account TEXT NOT NULL,"
+  "  uidl TEXT NOT NULL,"
+  "  folder_id INTEGER NOT NULL DEFAULT 0,"
+  "  uid INTEGER NOT NULL DEFAULT 0,"
+  "  first_seen INTEGER NOT NULL,"
+  "  state INTEGER NOT NULL DEFAULT 0,"
+  "  headers_only INTEGER NOT NULL DEFAULT 0,"
+  "  on_server INTEGER NOT NULL DEFAULT 1,"
+  "  delete_wanted INTEGER NOT NULL DEFAULT 0,"
+  "  PRIMARY KEY (account, uidl)"
+  ") WITHOUT ROWID;"
+  "CREATE INDEX IF NOT EXISTS pop3_uidl_message ON pop3_uidl (folder_id, uid);",
 };
 
 G_DEFINE_FINAL_TYPE (PbStore, pb_store, G_TYPE_OBJECT)
