@@ -13,6 +13,7 @@
 #include <glib-unix.h>
 #include <signal.h>
 
+#include "pb-cli-send.h"
 #include "pb-connection.h"
 #include "pb-engine.h"
 #include "pb-operations.h"
@@ -1004,6 +1005,9 @@ print_help (FILE *out)
              "  move NAME FOLDER UID DEST\n"
              "  delete NAME FOLDER UID  to the Trash; in the Trash, for good\n"
              "  search QUERY [--json] [--limit N]\n"
+             "  send NAME [FILE…]       send messages (standard input without FILE) through\n"
+             "                          the outbox; waits until sent and copied to Sent\n"
+             "  outbox [NAME] [--flush | --retry ID | --cancel ID]\n"
              "\n"
              "URLs: imaps://USER@HOST[:PORT] implicit TLS, imap://USER@HOST[:PORT] STARTTLS\n"
              "(required), smtps://… and smtp://… likewise; imap+insecure:// only when you\n"
@@ -1068,6 +1072,10 @@ main (int    argc,
     return cmd_show (argc - first, argv + first);
   else if (strcmp (argv[first], "search") == 0)
     return cmd_search (argc - first, argv + first);
+  else if (strcmp (argv[first], "send") == 0)
+    return pb_cli_send (argc - first, argv + first);
+  else if (strcmp (argv[first], "outbox") == 0)
+    return pb_cli_outbox (argc - first, argv + first);
   else if (strcmp (argv[first], "flag") == 0 || strcmp (argv[first], "move") == 0
            || strcmp (argv[first], "delete") == 0)
     return cmd_change (argc - first, argv + first);

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* postbote-cli send NAME [FILE…] and postbote-cli outbox [NAME] [--flush|--retry|--cancel]. */
+int pb_cli_send   (int    argc,
+                   char **argv);
+int pb_cli_outbox (int    argc,
+                   char **argv);
