@@ -686,7 +686,9 @@ really_send (PbComposer *self)
   set_locked (self, TRUE);
   adw_window_title_set_subtitle (self->window_title, _("Preparing…"));
   collect (self);
-  pb_message_builder_set_include_bcc (self->builder, FALSE);
+  /* The outbox takes the envelope from To, Cc and Bcc, and removes the Bcc header from what
+   * it sends and from the Sent copy. */
+  pb_message_builder_set_include_bcc (self->builder, TRUE);
   pb_message_builder_set_message_id (self->builder, NULL);
   pb_message_builder_build_async (self->builder, NULL, sent_built_cb, g_object_ref (self));
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-#define G_LOG_DOMAIN "pb-composer"
+#define G_LOG_DOMAIN "pb-mime"
 
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <errno.h>
 #include <glib/gstdio.h>
 
 #include "pb-account-manager.h"
@@ -430,6 +431,7 @@ expunged_cb (GObject      *source,
   g_autoptr(GTask) task = user_data;
   GTask *inner = G_TASK (result);
   RemoteData *data = g_task_get_task_data (task);
+  GCancellable *cancellable;
   GError *error = NULL;
 
   if (!g_task_propagate_boolean (inner, &error))
@@ -442,9 +444,9 @@ expunged_cb (GObject      *source,
       g_task_return_boolean (task, TRUE);
       return;
     }
+  cancellable = g_task_get_cancellable (task);
   pb_remote_store_sync_async (pb_account_get_remote_store (data->account), data->store, NULL,
-                              NULL, g_task_get_cancellable (task), replay_done_cb,
-                              g_steal_pointer (&task));
+                              NULL, cancellable, replay_done_cb, g_steal_pointer (&task));
 }
 
 static void
