@@ -72,6 +72,9 @@ struct _PbComposer
   char             *outbox_id;
   gulong            entry_changed_id;
   gboolean          draft_discarded;
+  /* Set while the composer itself withdraws its entry: the DONE that follows is not "sent". */
+  gboolean          cancelling;
+  gboolean          discarding;
   AdwToast         *undo_toast;
 };
 
@@ -200,6 +203,7 @@ rebuild_attachments (PbComposer *self)
       g_signal_connect (remove, "clicked", G_CALLBACK (remove_attachment_clicked_cb), self);
       gtk_box_append (GTK_BOX (box), remove);
       gtk_widget_add_css_class (box, "pb-attachment");
+      gtk_widget_set_halign (box, GTK_ALIGN_START);
       gtk_flow_box_append (self->attachments_box, box);
     }
   gtk_revealer_set_reveal_child (self->attachments_revealer, n > 0);
@@ -466,6 +470,7 @@ draft_discarded_cb (GObject      *source,
   g_autoptr(PbComposer) self = user_data;
   g_autoptr(GError) error = NULL;
 
+  self->discarding = FALSE;
   if (!pb_draft_discard_finish (PB_DRAFT (source), result, &error))
     g_message ("Draft not removed: %s", error->message);
   if (self->closing)
@@ -478,6 +483,7 @@ discard_draft (PbComposer *self)
   if (self->draft_discarded)
     return;
   self->draft_discarded = TRUE;
+  self->discarding = TRUE;
   pb_draft_discard_async (self->draft, selected_account (self), self->store, NULL,
                           draft_discarded_cb, g_object_ref (self));
 }
@@ -490,7 +496,8 @@ entry_changed_cb (PbOutbox      *outbox,
   PbOutboxState state;
   const char *error;
 
-  if (self->outbox_id == NULL || g_strcmp0 (pb_outbox_entry_get_id (entry), self->outbox_id) != 0)
+  if (self->outbox_id == NULL || self->cancelling
+      || g_strcmp0 (pb_outbox_entry_get_id (entry), self->outbox_id) != 0)
     return;
 
   state = pb_outbox_entry_get_state (entry);
@@ -521,12 +528,15 @@ entry_changed_cb (PbOutbox      *outbox,
       break;
     case PB_OUTBOX_STATE_SENT:
     case PB_OUTBOX_STATE_DONE:
-      discard_draft (self);
-      /* Sent: the window has nothing left to do. */
+      /* Sent: the window has nothing left to do. It goes once the draft is cleaned up. */
       self->closing = TRUE;
       gtk_widget_set_visible (GTK_WIDGET (self), FALSE);
       g_signal_handler_disconnect (self->outbox, self->entry_changed_id);
       self->entry_changed_id = 0;
+      if (self->draft_discarded && !self->discarding)
+        gtk_window_destroy (GTK_WINDOW (self));
+      else
+        discard_draft (self);
       break;
     case PB_OUTBOX_STATE_FAILED:
     case PB_OUTBOX_STATE_UNCERTAIN:
@@ -574,9 +584,14 @@ undo_action (GtkWidget  *widget,
   PbComposer *self = PB_COMPOSER (widget);
   g_autoptr(GError) error = NULL;
 
+  gboolean cancelled;
+
   if (self->outbox_id == NULL)
     return;
-  if (!pb_outbox_cancel (self->outbox, self->outbox_id, &error))
+  self->cancelling = TRUE;
+  cancelled = pb_outbox_cancel (self->outbox, self->outbox_id, &error);
+  self->cancelling = FALSE;
+  if (!cancelled)
     {
       adw_toast_overlay_add_toast (self->toast_overlay,
                                    adw_toast_new (_("Too late: the message is already on its way")));
@@ -591,9 +606,14 @@ static void
 error_button_clicked_cb (PbComposer *self)
 {
   g_autoptr(GError) error = NULL;
+  gboolean cancelled = TRUE;
 
   /* "Edit Message" after a failure: take it out of the outbox and let the user fix it. */
-  if (self->outbox_id != NULL && !pb_outbox_cancel (self->outbox, self->outbox_id, &error))
+  self->cancelling = TRUE;
+  if (self->outbox_id != NULL)
+    cancelled = pb_outbox_cancel (self->outbox, self->outbox_id, &error);
+  self->cancelling = FALSE;
+  if (!cancelled)
     {
       show_error (self, error->message, FALSE);
       return;
