@@ -216,11 +216,31 @@ store_open_thread (GTask        *task,
   g_autofree char *dir = pb_default_data_dir ();
   GError *error = NULL;
   PbStore *store = pb_store_open (dir, &error);
+  g_autoptr(GPtrArray) paths = NULL;
+  GPtrArray *drafts;
 
   if (store == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, store, g_object_unref);
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  /* Drafts left behind by a run that stopped while a message was being written. */
+  drafts = g_ptr_array_new_with_free_func (g_object_unref);
+  paths = pb_draft_list_saved (NULL);
+  for (guint i = 0; i < paths->len; i++)
+    {
+      g_autoptr(GError) draft_error = NULL;
+      PbDraft *draft = pb_draft_load (g_ptr_array_index (paths, i), &draft_error);
+
+      if (draft != NULL)
+        g_ptr_array_add (drafts, draft);
+      else
+        g_warning ("Could not read the draft %s: %s", (char *) g_ptr_array_index (paths, i),
+                   draft_error->message);
+    }
+  g_object_set_data_full (G_OBJECT (store), "pb-leftover-drafts", drafts,
+                          (GDestroyNotify) g_ptr_array_unref);
+  g_task_return_pointer (task, store, g_object_unref);
 }
 
 static void
@@ -249,6 +269,16 @@ store_opened_cb (GObject      *source,
 
       for (guint i = 0; i < pending->len; i++)
         pb_application_compose (self, g_ptr_array_index (pending, i));
+    }
+
+  if (store != NULL)
+    {
+      g_autoptr(GPtrArray) drafts = g_object_steal_data (G_OBJECT (store), "pb-leftover-drafts");
+
+      /* Nothing is lost: what was being written when the program stopped opens again. */
+      for (guint i = 0; drafts != NULL && i < drafts->len; i++)
+        gtk_window_present (GTK_WINDOW (pb_composer_new_for_draft (self, store,
+                                                                   g_ptr_array_index (drafts, i))));
     }
 }
 

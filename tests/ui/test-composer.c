@@ -14,6 +14,7 @@
 #include "pb-engine.h"
 #include "pb-store-addresses.h"
 #include "pb-test-server.h"
+#include "pb-test-util.h"
 
 /*
  * The composer against the harness's real servers: the recipient field completes from the
@@ -481,6 +482,108 @@ test_attachment_reminder (void)
   gtk_window_destroy (GTK_WINDOW (composer));
 }
 
+static gboolean
+entry_filled (gpointer user_data)
+{
+  return *gtk_editable_get_text (GTK_EDITABLE (user_data)) != '\0';
+}
+
+static gboolean
+file_gone (gpointer user_data)
+{
+  return !g_file_test (user_data, G_FILE_TEST_EXISTS);
+}
+
+static char *
+buffer_text (GtkWidget *view)
+{
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (view));
+  GtkTextIter start, end;
+
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  return gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+}
+
+/* Reply-all to the stored message, then close: the draft goes to Drafts, not lost. */
+static void
+test_reply_and_close (void)
+{
+  PbAccount *account = pb_account_manager_lookup (pb_application_get_account_manager (app),
+                                                  "alice");
+  PbComposer *composer;
+  g_autofree char *body = NULL;
+  g_autofree char *draft_path = NULL;
+  GtkTextBuffer *buffer;
+  guint drafts_before = count_on_server ("alice", "Drafts");
+
+  g_assert_nonnull (account);
+  composer = g_object_ref (pb_composer_new_reply (app, account, pb_application_get_store (app),
+                                                  "INBOX", 1, PB_COMPOSE_REPLY_ALL));
+  pb_composer_set_draft_intervals (composer, 200, 60000);
+  wait_until (entry_filled, child (composer, "to_entry"), "the reply to be filled in");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (child (composer, "to_entry"))), ==,
+                   "Bob Šťastný <bob@example.org>");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (child (composer, "subject_entry"))), ==,
+                   "Re: Hallo");
+  body = buffer_text (child (composer, "body_view"));
+  g_assert_nonnull (strstr (body, "Bob Šťastný wrote:\n> Hallo Alice!"));
+  g_assert_true (gtk_widget_get_sensitive (child (composer, "editor_box")));
+
+  /* Typed at the cursor, which a reply puts above the quote. */
+  buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (child (composer, "body_view")));
+  gtk_text_buffer_insert_at_cursor (buffer, "Danke, Bob!", -1);
+  spin_for (400);
+  save_screenshot (GTK_WIDGET (composer), "composer-reply.png");
+  draft_path = g_strdup (pb_draft_get_path (pb_composer_get_draft (composer)));
+  g_assert_true (g_file_test (draft_path, G_FILE_TEST_IS_REGULAR));
+
+  gtk_window_close (GTK_WINDOW (composer));
+  wait_until (draft_on_server, GUINT_TO_POINTER (drafts_before + 1), "the draft in Drafts");
+  /* Safe in Drafts, the local copy goes (it would open again at the next start). */
+  wait_until (file_gone, draft_path, "the local draft to go");
+  g_object_unref (composer);
+}
+
+/* A draft left by a run that stopped opens again as it was. */
+static void
+test_leftover_draft (void)
+{
+  g_autoptr(PbDraft) draft = pb_draft_new (NULL);
+  g_autoptr(PbMessageBuilder) builder = pb_message_builder_new (NULL, "alice@example.org");
+  g_autoptr(PbDraft) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autofree char *body = NULL;
+  PbComposer *composer;
+
+  pb_message_builder_set_to (builder, "bob@example.org");
+  pb_message_builder_set_bcc (builder, "demo@example.org");
+  pb_message_builder_set_subject (builder, "Halb geschrieben");
+  pb_message_builder_set_body (builder, "Wo war ich stehen geblieben …");
+  pb_draft_set_account (draft, "alice");
+  pb_draft_set_content (draft, builder);
+  pb_draft_save_local_async (draft, NULL, pb_test_store_result_cb, &result);
+  pb_test_wait_for_result (&result, WAIT_MS);
+  g_assert_true (pb_draft_save_local_finish (draft, result, &error));
+  g_assert_no_error (error);
+
+  loaded = pb_draft_load (pb_draft_get_path (draft), &error);
+  g_assert_no_error (error);
+  composer = pb_composer_new_for_draft (app, pb_application_get_store (app), loaded);
+  gtk_window_present (GTK_WINDOW (composer));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (child (composer, "to_entry"))), ==,
+                   "bob@example.org");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (child (composer, "bcc_entry"))), ==,
+                   "demo@example.org");
+  g_assert_true (gtk_widget_get_visible (child (composer, "bcc_entry")));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (child (composer, "subject_entry"))), ==,
+                   "Halb geschrieben");
+  body = buffer_text (child (composer, "body_view"));
+  g_assert_cmpstr (body, ==, "Wo war ich stehen geblieben …");
+  g_assert_true (pb_composer_get_draft (composer) == loaded);
+  gtk_window_destroy (GTK_WINDOW (composer));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -516,6 +619,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/composer/send", test_compose_and_send);
   g_test_add_func ("/ui/composer/undo", test_undo);
   g_test_add_func ("/ui/composer/attachment-reminder", test_attachment_reminder);
+  g_test_add_func ("/ui/composer/reply-and-close", test_reply_and_close);
+  g_test_add_func ("/ui/composer/leftover-draft", test_leftover_draft);
   status = g_test_run ();
 
   pb_test_server_stop (server);

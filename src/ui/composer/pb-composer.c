@@ -339,9 +339,17 @@ remote_saved_cb (GObject      *source,
 
   if (!pb_draft_save_remote_finish (PB_DRAFT (source), result, &error))
     {
-      /* The local copy still holds everything; the Drafts copy follows on the next save. */
+      /* The local copy still holds everything; the Drafts copy follows on the next save, or
+       * the local copy opens again at the next start. */
       g_message ("Draft not saved to the Drafts folder: %s", error->message);
       self->remote_dirty = TRUE;
+    }
+  else if (save->close_after)
+    {
+      /* Closed and safe in Drafts: the local copy is only for work not saved anywhere else
+       * (it would otherwise open again at the next start). */
+      g_autoptr(GFile) file = g_file_new_for_path (pb_draft_get_path (self->draft));
+      g_file_delete_async (file, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
     }
   if (save->close_after)
     gtk_window_destroy (GTK_WINDOW (self));
@@ -1221,6 +1229,39 @@ pb_composer_new (PbApplication *application,
           self->loading = FALSE;
         }
     }
+  return self;
+}
+
+/**
+ * pb_composer_new_for_draft:
+ * @draft: a draft loaded with pb_draft_load()
+ *
+ * Returns: (transfer none): the composer window with the draft's content, not yet shown
+ */
+PbComposer *
+pb_composer_new_for_draft (PbApplication *application,
+                           PbStore       *store,
+                           PbDraft       *draft)
+{
+  PbComposer *self;
+  g_autoptr(PbMessageBuilder) builder = NULL;
+  PbAccount *account = NULL;
+
+  g_return_val_if_fail (PB_IS_APPLICATION (application), NULL);
+  g_return_val_if_fail (PB_IS_DRAFT (draft), NULL);
+
+  self = composer_new (application, store);
+  for (guint i = 0; i < self->accounts->len; i++)
+    if (g_strcmp0 (pb_account_get_name (g_ptr_array_index (self->accounts, i)),
+                   pb_draft_get_account (draft)) == 0)
+      account = g_ptr_array_index (self->accounts, i);
+  select_account (self, account);
+  /* The same draft, so that its copy in Drafts is replaced, not doubled. */
+  g_set_object (&self->draft, draft);
+  builder = pb_draft_to_builder (draft, NULL, NULL);
+  self->loading = TRUE;
+  fill_from_builder (self, builder);
+  self->loading = FALSE;
   return self;
 }
 

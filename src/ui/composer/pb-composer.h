@@ -5,6 +5,7 @@
 
 #include "pb-account.h"
 #include "pb-application.h"
+#include "pb-draft.h"
 #include "pb-message-builder.h"
 #include "pb-store.h"
 
@@ -31,5 +32,11 @@ PbComposer *pb_composer_new_reply     (PbApplication *application,
                                        const char    *folder,
                                        guint32        uid,
                                        PbComposeMode  mode);
+
+/* A draft left in the local drafts folder (the program stopped while it was being written),
+ * opened again. */
+PbComposer *pb_composer_new_for_draft (PbApplication *application,
+                                       PbStore       *store,
+                                       PbDraft       *draft);
 
 G_END_DECLS
