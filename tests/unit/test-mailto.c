@@ -98,7 +98,8 @@ test_hostile (void)
     /* Header injection through CR LF in subject or addresses: flattened to one line. */
     { "mailto:a@example.org?subject=Hi%0D%0ABcc:%20evil@example.com", "subject",
       "Hi  Bcc: evil@example.com" },
-    { "mailto:a@example.org%0D%0ABcc:evil@example.com", "to", "a@example.org  Bcc:evil@example.com" },
+    { "mailto:a@example.org%0D%0ABcc:evil@example.com", "to",
+      "a@example.org  Bcc:evil@example.com" },
     { "mailto:a@example.org?cc=b@x.org%0ASubject:x", "cc", "b@x.org Subject:x" },
     /* Attachments and unknown headers: ignored, whatever they name. */
     { "mailto:a@example.org?attach=/etc/passwd&attachment=file:///etc/shadow&from=boss@x.org"

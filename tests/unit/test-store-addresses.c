@@ -22,7 +22,8 @@ add (PbStore    *store,
      const char *to,
      const char *cc)
 {
-  g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func ((GDestroyNotify) pb_message_summary_free);
+  g_autoptr(GPtrArray) batch =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) pb_message_summary_free);
   g_autoptr(GError) error = NULL;
   PbMessageSummary *summary = pb_message_summary_new ();
 

@@ -302,7 +302,8 @@ append_stuffed (GString    *out,
   if (depth > 0 && len > 0)
     g_string_append_c (out, ' ');
   else if (depth == 0 && len > 0
-           && (piece[0] == ' ' || piece[0] == '>' || (len >= 5 && strncmp (piece, "From ", 5) == 0)))
+           && (piece[0] == ' ' || piece[0] == '>'
+               || (len >= 5 && strncmp (piece, "From ", 5) == 0)))
     g_string_append_c (out, ' ');
   g_string_append_len (out, piece, len);
 }

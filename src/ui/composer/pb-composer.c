@@ -6,27 +6,14 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
+#include "pb-address-completion.h"
 #include "pb-composer-private.h"
 #include "pb-mailto.h"
 #include "pb-outbox.h"
-#include "pb-store-addresses.h"
 
 /* Drafts: the local copy is cheap (a small key file), the copy in Drafts is a whole APPEND. */
 #define LOCAL_DRAFT_MS 3000
 #define REMOTE_DRAFT_MS 30000
-/* Completion waits for a pause in typing, then asks the store for this many addresses. */
-#define COMPLETION_DELAY_MS 120
-#define COMPLETION_LIMIT 8
-
-typedef struct {
-  PbComposer         *self;
-  GtkEntry           *entry;
-  GtkEntryCompletion *completion;
-  GtkListStore       *model;
-  GCancellable       *cancellable;
-  guint               timeout_id;
-  gboolean            inserting;
-} Completion;
 
 struct _PbComposer
 {
@@ -56,7 +43,7 @@ struct _PbComposer
   PbMessageBuilder *builder;         /* reply headers and attachments; fields filled on use */
   PbDraft          *draft;
   GCancellable     *cancellable;
-  Completion       *completions[3];
+  PbAddressCompletion *completions[3];
 
   guint             local_ms;
   guint             remote_ms;
@@ -601,8 +588,9 @@ undo_action (GtkWidget  *widget,
   self->cancelling = FALSE;
   if (!cancelled)
     {
-      adw_toast_overlay_add_toast (self->toast_overlay,
-                                   adw_toast_new (_("Too late: the message is already on its way")));
+      AdwToast *toast = adw_toast_new (_("Too late: the message is already on its way"));
+
+      adw_toast_overlay_add_toast (self->toast_overlay, toast);
       return;
     }
   g_clear_object (&self->undo_toast);
@@ -802,148 +790,6 @@ send_action (GtkWidget  *widget,
   really_send (self);
 }
 
-/* Address completion from the store */
-
-static void
-completion_free (Completion *completion)
-{
-  if (completion == NULL)
-    return;
-  g_cancellable_cancel (completion->cancellable);
-  g_clear_object (&completion->cancellable);
-  g_clear_handle_id (&completion->timeout_id, g_source_remove);
-  g_clear_object (&completion->model);
-  g_free (completion);
-}
-
-/* The address being typed: what follows the last comma. */
-static char *
-current_token (GtkEntry *entry)
-{
-  const char *text = entry_text (entry);
-  const char *comma = strrchr (text, ',');
-  const char *start = comma != NULL ? comma + 1 : text;
-
-  while (*start == ' ')
-    start++;
-  return g_strdup (start);
-}
-
-static void
-addresses_cb (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  Completion *completion = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) suggestions = pb_store_query_addresses_finish (PB_STORE (source), result,
-                                                                     &error);
-
-  if (suggestions == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_message ("Address completion failed: %s", error->message);
-      return;
-    }
-  gtk_list_store_clear (completion->model);
-  for (guint i = 0; i < suggestions->len; i++)
-    {
-      g_autofree char *text = pb_address_suggestion_format (g_ptr_array_index (suggestions, i));
-      GtkTreeIter iter;
-
-      gtk_list_store_append (completion->model, &iter);
-      gtk_list_store_set (completion->model, &iter, 0, text, -1);
-    }
-  if (suggestions->len > 0)
-    gtk_entry_completion_complete (completion->completion);
-}
-
-static gboolean
-completion_timeout_cb (gpointer user_data)
-{
-  Completion *completion = user_data;
-  g_autofree char *token = current_token (completion->entry);
-
-  completion->timeout_id = 0;
-  if (*token == '\0' || completion->self->store == NULL)
-    {
-      gtk_list_store_clear (completion->model);
-      return G_SOURCE_REMOVE;
-    }
-  /* Only the newest query counts. */
-  g_cancellable_cancel (completion->cancellable);
-  g_clear_object (&completion->cancellable);
-  completion->cancellable = g_cancellable_new ();
-  pb_store_query_addresses_async (completion->self->store, token, COMPLETION_LIMIT,
-                                  completion->cancellable, addresses_cb, completion);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-completion_entry_changed_cb (GtkEditable *editable,
-                             Completion  *completion)
-{
-  if (completion->inserting)
-    return;
-  g_clear_handle_id (&completion->timeout_id, g_source_remove);
-  completion->timeout_id = g_timeout_add (COMPLETION_DELAY_MS, completion_timeout_cb, completion);
-}
-
-static gboolean
-completion_match_cb (GtkEntryCompletion *entry_completion,
-                     const char         *key,
-                     GtkTreeIter        *iter,
-                     gpointer            user_data)
-{
-  /* The store already matched on the address and every word of the name. */
-  return TRUE;
-}
-
-static gboolean
-completion_selected_cb (GtkEntryCompletion *entry_completion,
-                        GtkTreeModel       *model,
-                        GtkTreeIter        *iter,
-                        Completion         *completion)
-{
-  g_autofree char *chosen = NULL;
-  const char *text = entry_text (completion->entry);
-  const char *comma = strrchr (text, ',');
-  g_autofree char *head = comma != NULL ? g_strndup (text, comma - text + 1) : g_strdup ("");
-  g_autofree char *result = NULL;
-
-  gtk_tree_model_get (model, iter, 0, &chosen, -1);
-  result = g_strdup_printf ("%s%s%s, ", head, *head != '\0' ? " " : "", chosen);
-  completion->inserting = TRUE;
-  gtk_editable_set_text (GTK_EDITABLE (completion->entry), result);
-  gtk_editable_set_position (GTK_EDITABLE (completion->entry), -1);
-  completion->inserting = FALSE;
-  gtk_list_store_clear (completion->model);
-  return TRUE;
-}
-
-static Completion *
-completion_new (PbComposer *self,
-                GtkEntry   *entry)
-{
-  Completion *completion = g_new0 (Completion, 1);
-
-  completion->self = self;
-  completion->entry = entry;
-  completion->model = gtk_list_store_new (1, G_TYPE_STRING);
-  completion->completion = gtk_entry_completion_new ();
-  gtk_entry_completion_set_model (completion->completion, GTK_TREE_MODEL (completion->model));
-  gtk_entry_completion_set_text_column (completion->completion, 0);
-  gtk_entry_completion_set_match_func (completion->completion, completion_match_cb, NULL, NULL);
-  gtk_entry_completion_set_popup_single_match (completion->completion, TRUE);
-  gtk_entry_completion_set_inline_completion (completion->completion, FALSE);
-  g_signal_connect (completion->completion, "match-selected",
-                    G_CALLBACK (completion_selected_cb), completion);
-  gtk_entry_set_completion (entry, completion->completion);
-  g_object_unref (completion->completion);
-  g_signal_connect (entry, "changed", G_CALLBACK (completion_entry_changed_cb), completion);
-  return completion;
-}
-
 /* Filling in */
 
 static void
@@ -1075,7 +921,7 @@ pb_composer_dispose (GObject *object)
   g_clear_handle_id (&self->local_timeout_id, g_source_remove);
   g_clear_handle_id (&self->remote_timeout_id, g_source_remove);
   for (guint i = 0; i < G_N_ELEMENTS (self->completions); i++)
-    g_clear_pointer (&self->completions[i], completion_free);
+    g_clear_pointer (&self->completions[i], pb_address_completion_free);
   if (self->entry_changed_id != 0)
     g_signal_handler_disconnect (self->outbox, self->entry_changed_id);
   self->entry_changed_id = 0;
@@ -1157,9 +1003,6 @@ pb_composer_init (PbComposer *self)
   self->local_ms = LOCAL_DRAFT_MS;
   self->remote_ms = REMOTE_DRAFT_MS;
 
-  self->completions[0] = completion_new (self, self->to_entry);
-  self->completions[1] = completion_new (self, self->cc_entry);
-  self->completions[2] = completion_new (self, self->bcc_entry);
 
   g_signal_connect_swapped (self->to_entry, "changed", G_CALLBACK (field_changed_cb), self);
   g_signal_connect_swapped (self->cc_entry, "changed", G_CALLBACK (field_changed_cb), self);
@@ -1183,6 +1026,9 @@ composer_new (PbApplication *application,
 
   self->application = g_object_ref (application);
   self->store = store != NULL ? g_object_ref (store) : NULL;
+  self->completions[0] = pb_address_completion_new (self->to_entry, store);
+  self->completions[1] = pb_address_completion_new (self->cc_entry, store);
+  self->completions[2] = pb_address_completion_new (self->bcc_entry, store);
   self->loading = TRUE;
   load_accounts (self);
   self->loading = FALSE;
