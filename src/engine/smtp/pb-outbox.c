@@ -358,7 +358,7 @@ prepare_message (GBytes       *raw,
   GMimeStream *stream;
   GMimeParser *parser;
   GMimeMessage *message;
-  gboolean skipping = FALSE;
+  gboolean skipping = FALSE, in_address = FALSE;
   const char *p;
 
   if (g_bytes_get_size (raw) > MAX_MESSAGE_SIZE || length == 0)
@@ -428,7 +428,21 @@ prepare_message (GBytes       *raw,
           break;
         }
       if (*p != ' ' && *p != '\t')
-        skipping = g_ascii_strncasecmp (p, "Bcc:", 4) == 0;
+        {
+          skipping = g_ascii_strncasecmp (p, "Bcc:", 4) == 0;
+          in_address = skipping || g_ascii_strncasecmp (p, "To:", 3) == 0
+                       || g_ascii_strncasecmp (p, "Cc:", 3) == 0;
+        }
+      /* GMime skips what it cannot parse in an address field, so "a@b<NUL>c" would quietly
+       * become "a@b": refuse control characters there instead of guessing. */
+      for (const char *q = p; in_address && q < next; q++)
+        if ((guchar) *q < 0x20 && *q != '\t' && *q != '\r' && *q != '\n')
+          {
+            g_set_error_literal (error, PB_OUTBOX_ERROR, PB_OUTBOX_ERROR_INVALID,
+                                 _("An address header (To, Cc or Bcc) contains a control "
+                                   "character"));
+            return NULL;
+          }
       if (!skipping)
         g_string_append_len (out, p, next - p);
       p = next;
@@ -486,15 +500,29 @@ typedef struct {
   GTaskThreadFunc func;
 } DiskJob;
 
+static gboolean
+unref_task_cb (gpointer user_data)
+{
+  g_object_unref (user_data);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 disk_job_run (gpointer data,
               gpointer user_data)
 {
   DiskJob *job = data;
 
+  GSource *source;
+
   job->func (job->task, g_task_get_source_object (job->task), g_task_get_task_data (job->task),
              g_task_get_cancellable (job->task));
-  g_object_unref (job->task);
+  /* The task may hold the last reference to the outbox; dropping it here would finalize the
+   * outbox on its own disk thread. Drop it on the outbox's main context instead. */
+  source = g_idle_source_new ();
+  g_source_set_callback (source, unref_task_cb, job->task, NULL);
+  g_source_attach (source, g_task_get_context (job->task));
+  g_source_unref (source);
   g_free (job);
 }
 
@@ -1539,7 +1567,7 @@ pb_outbox_finalize (GObject *object)
 {
   PbOutbox *self = PB_OUTBOX (object);
 
-  /* Every disk job holds a reference, so none is pending here. */
+  /* Every disk job holds a reference until it is done, so none is pending here. */
   g_thread_pool_free (self->disk, FALSE, TRUE);
   g_ptr_array_unref (self->entries);
   g_main_context_unref (self->context);
