@@ -125,6 +125,13 @@ run send starttls "$work/m2.eml"
 expect "send over STARTTLS exits 0" "$rc" 0 "$err"
 expect "and it arrived once" "$(in_folder bob INBOX starttls-1)" 1
 
+# --no-sent-copy: delivered, but nothing in Sent.
+write_message "$work/m2b.eml" nocopy-1 "no copy"
+run send --no-sent-copy starttls "$work/m2b.eml"
+expect "send --no-sent-copy exits 0" "$rc" 0 "$err"
+expect "and it arrived once" "$(in_folder bob INBOX nocopy-1)" 1
+expect "without a Sent copy" "$(in_folder alice Sent nocopy-1)" 0
+
 # Standard input, and a batch over one connection.
 printf 'From: alice@postbote.test\nTo: bob@localhost\nSubject: stdin\nMessage-ID: <stdin-1@postbote.test>\n\nvia stdin\n' |
   "$cli" send starttls >"$work/out" 2>"$work/err"

@@ -40,6 +40,7 @@ struct _PbOutboxEntry
   char            *error;
   GQuark           error_domain;
   int              error_code;
+  gboolean         no_sent_copy;
 };
 
 G_DEFINE_BOXED_TYPE (PbOutboxEntry, pb_outbox_entry, pb_outbox_entry_ref, pb_outbox_entry_unref)
@@ -93,6 +94,7 @@ entry_copy (const PbOutboxEntry *e)
   copy->error = g_strdup (e->error);
   copy->error_domain = e->error_domain;
   copy->error_code = e->error_code;
+  copy->no_sent_copy = e->no_sent_copy;
   return copy;
 }
 
@@ -191,6 +193,8 @@ state_to_data (const PbOutboxEntry *e,
   g_key_file_set_int64 (key_file, STATE_GROUP, "queued", e->queued_time);
   g_key_file_set_uint64 (key_file, STATE_GROUP, "attempts", e->attempts);
   g_key_file_set_int64 (key_file, STATE_GROUP, "next-attempt", e->next_attempt);
+  if (e->no_sent_copy)
+    g_key_file_set_boolean (key_file, STATE_GROUP, "sent-copy", FALSE);
   if (e->error != NULL)
     {
       g_key_file_set_string (key_file, STATE_GROUP, "error", e->error);
@@ -241,6 +245,8 @@ read_state (const char  *entry_dir,
   e->attempts = g_key_file_get_uint64 (key_file, STATE_GROUP, "attempts", NULL);
   e->next_attempt = g_key_file_get_int64 (key_file, STATE_GROUP, "next-attempt", NULL);
   e->error = g_key_file_get_string (key_file, STATE_GROUP, "error", NULL);
+  e->no_sent_copy = g_key_file_has_key (key_file, STATE_GROUP, "sent-copy", NULL)
+                    && !g_key_file_get_boolean (key_file, STATE_GROUP, "sent-copy", NULL);
   domain = g_key_file_get_string (key_file, STATE_GROUP, "error-domain", NULL);
   e->error_domain = domain ? g_quark_from_string (domain) : 0;
   e->error_code = g_key_file_get_integer (key_file, STATE_GROUP, "error-code", NULL);
@@ -1008,7 +1014,7 @@ copy_to_sent (PbOutbox      *self,
 {
   g_autoptr(GTask) task = NULL;
 
-  if (self->store == NULL)
+  if (self->store == NULL || e->no_sent_copy)
     {
       finish_entry (self, e);
       release (self);
@@ -1079,6 +1085,7 @@ typedef struct {
   char          *from;
   GBytes        *raw;
   guint          delay;
+  PbOutboxQueueFlags flags;
 } QueueData;
 
 static void
@@ -1129,6 +1136,7 @@ queue_thread (GTask        *task,
   e->account = g_strdup (data->account);
   e->from = g_strdup (data->from);
   e->queued_time = now_seconds ();
+  e->no_sent_copy = (data->flags & PB_OUTBOX_QUEUE_NO_SENT_COPY) != 0;
   e->state = data->delay > 0 ? PB_OUTBOX_STATE_WAITING : PB_OUTBOX_STATE_QUEUED;
   e->next_attempt = data->delay > 0 ? e->queued_time + data->delay : 0;
 
@@ -1176,6 +1184,19 @@ pb_outbox_queue_async (PbOutbox            *self,
                        GAsyncReadyCallback  callback,
                        gpointer             user_data)
 {
+  pb_outbox_queue_full_async (self, account_name, message, PB_OUTBOX_QUEUE_NONE, cancellable,
+                              callback, user_data);
+}
+
+void
+pb_outbox_queue_full_async (PbOutbox            *self,
+                            const char          *account_name,
+                            GBytes              *message,
+                            PbOutboxQueueFlags   flags,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
   g_autoptr(GTask) task = NULL;
   PbAccount *account;
   QueueData *data;
@@ -1200,6 +1221,7 @@ pb_outbox_queue_async (PbOutbox            *self,
   data->from = g_strdup (pb_account_get_email (account));
   data->raw = g_bytes_ref (message);
   data->delay = self->delay;
+  data->flags = flags;
   g_task_set_task_data (task, data, (GDestroyNotify) queue_data_free);
   run_on_disk (self, task, queue_thread);
 }
