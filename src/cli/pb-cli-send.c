@@ -193,7 +193,13 @@ int
 pb_cli_send (int    argc,
              char **argv)
 {
-  const GOptionEntry entries[] = { { NULL } };
+  gboolean no_sent_copy = FALSE;
+  const GOptionEntry entries[] = {
+    { "no-sent-copy", 0, 0, G_OPTION_ARG_NONE, &no_sent_copy,
+      N_("Do not copy the messages to the Sent folder (for servers that do it themselves)"),
+      NULL },
+    { NULL }
+  };
   g_autoptr(GOptionContext) context = g_option_context_new (_("NAME [FILE…] — send messages"));
   g_autoptr(GError) error = NULL;
   g_autoptr(GHashTable) pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -249,8 +255,10 @@ pb_cli_send (int    argc,
       g_autoptr(GError) queue_error = NULL;
       char *id;
 
-      pb_outbox_queue_async (outbox, name, g_ptr_array_index (messages, i), NULL, result_cb,
-                             &result);
+      pb_outbox_queue_full_async (outbox, name, g_ptr_array_index (messages, i),
+                                  no_sent_copy ? PB_OUTBOX_QUEUE_NO_SENT_COPY
+                                               : PB_OUTBOX_QUEUE_NONE,
+                                  NULL, result_cb, &result);
       id = pb_outbox_queue_finish (outbox, wait_for (&result), &queue_error);
       if (id == NULL)
         {

@@ -40,6 +40,7 @@ struct _PbOutboxEntry
   char            *error;
   GQuark           error_domain;
   int              error_code;
+  gboolean         no_sent_copy;
 };
 
 G_DEFINE_BOXED_TYPE (PbOutboxEntry, pb_outbox_entry, pb_outbox_entry_ref, pb_outbox_entry_unref)
@@ -93,6 +94,7 @@ entry_copy (const PbOutboxEntry *e)
   copy->error = g_strdup (e->error);
   copy->error_domain = e->error_domain;
   copy->error_code = e->error_code;
+  copy->no_sent_copy = e->no_sent_copy;
   return copy;
 }
 
@@ -191,6 +193,8 @@ state_to_data (const PbOutboxEntry *e,
   g_key_file_set_int64 (key_file, STATE_GROUP, "queued", e->queued_time);
   g_key_file_set_uint64 (key_file, STATE_GROUP, "attempts", e->attempts);
   g_key_file_set_int64 (key_file, STATE_GROUP, "next-attempt", e->next_attempt);
+  if (e->no_sent_copy)
+    g_key_file_set_boolean (key_file, STATE_GROUP, "sent-copy", FALSE);
   if (e->error != NULL)
     {
       g_key_file_set_string (key_file, STATE_GROUP, "error", e->error);
@@ -241,6 +245,8 @@ read_state (const char  *entry_dir,
   e->attempts = g_key_file_get_uint64 (key_file, STATE_GROUP, "attempts", NULL);
   e->next_attempt = g_key_file_get_int64 (key_file, STATE_GROUP, "next-attempt", NULL);
   e->error = g_key_file_get_string (key_file, STATE_GROUP, "error", NULL);
+  e->no_sent_copy = g_key_file_has_key (key_file, STATE_GROUP, "sent-copy", NULL)
+                    && !g_key_file_get_boolean (key_file, STATE_GROUP, "sent-copy", NULL);
   domain = g_key_file_get_string (key_file, STATE_GROUP, "error-domain", NULL);
   e->error_domain = domain ? g_quark_from_string (domain) : 0;
   e->error_code = g_key_file_get_integer (key_file, STATE_GROUP, "error-code", NULL);
@@ -358,7 +364,7 @@ prepare_message (GBytes       *raw,
   GMimeStream *stream;
   GMimeParser *parser;
   GMimeMessage *message;
-  gboolean skipping = FALSE;
+  gboolean skipping = FALSE, in_address = FALSE;
   const char *p;
 
   if (g_bytes_get_size (raw) > MAX_MESSAGE_SIZE || length == 0)
@@ -428,7 +434,21 @@ prepare_message (GBytes       *raw,
           break;
         }
       if (*p != ' ' && *p != '\t')
-        skipping = g_ascii_strncasecmp (p, "Bcc:", 4) == 0;
+        {
+          skipping = g_ascii_strncasecmp (p, "Bcc:", 4) == 0;
+          in_address = skipping || g_ascii_strncasecmp (p, "To:", 3) == 0
+                       || g_ascii_strncasecmp (p, "Cc:", 3) == 0;
+        }
+      /* GMime skips what it cannot parse in an address field, so "a@b<NUL>c" would quietly
+       * become "a@b": refuse control characters there instead of guessing. */
+      for (const char *q = p; in_address && q < next; q++)
+        if ((guchar) *q < 0x20 && *q != '\t' && *q != '\r' && *q != '\n')
+          {
+            g_set_error_literal (error, PB_OUTBOX_ERROR, PB_OUTBOX_ERROR_INVALID,
+                                 _("An address header (To, Cc or Bcc) contains a control "
+                                   "character"));
+            return NULL;
+          }
       if (!skipping)
         g_string_append_len (out, p, next - p);
       p = next;
@@ -486,15 +506,29 @@ typedef struct {
   GTaskThreadFunc func;
 } DiskJob;
 
+static gboolean
+unref_task_cb (gpointer user_data)
+{
+  g_object_unref (user_data);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 disk_job_run (gpointer data,
               gpointer user_data)
 {
   DiskJob *job = data;
 
+  GSource *source;
+
   job->func (job->task, g_task_get_source_object (job->task), g_task_get_task_data (job->task),
              g_task_get_cancellable (job->task));
-  g_object_unref (job->task);
+  /* The task may hold the last reference to the outbox; dropping it here would finalize the
+   * outbox on its own disk thread. Drop it on the outbox's main context instead. */
+  source = g_idle_source_new ();
+  g_source_set_callback (source, unref_task_cb, job->task, NULL);
+  g_source_attach (source, g_task_get_context (job->task));
+  g_source_unref (source);
   g_free (job);
 }
 
@@ -980,7 +1014,7 @@ copy_to_sent (PbOutbox      *self,
 {
   g_autoptr(GTask) task = NULL;
 
-  if (self->store == NULL)
+  if (self->store == NULL || e->no_sent_copy)
     {
       finish_entry (self, e);
       release (self);
@@ -1051,6 +1085,7 @@ typedef struct {
   char          *from;
   GBytes        *raw;
   guint          delay;
+  PbOutboxQueueFlags flags;
 } QueueData;
 
 static void
@@ -1101,6 +1136,7 @@ queue_thread (GTask        *task,
   e->account = g_strdup (data->account);
   e->from = g_strdup (data->from);
   e->queued_time = now_seconds ();
+  e->no_sent_copy = (data->flags & PB_OUTBOX_QUEUE_NO_SENT_COPY) != 0;
   e->state = data->delay > 0 ? PB_OUTBOX_STATE_WAITING : PB_OUTBOX_STATE_QUEUED;
   e->next_attempt = data->delay > 0 ? e->queued_time + data->delay : 0;
 
@@ -1148,6 +1184,19 @@ pb_outbox_queue_async (PbOutbox            *self,
                        GAsyncReadyCallback  callback,
                        gpointer             user_data)
 {
+  pb_outbox_queue_full_async (self, account_name, message, PB_OUTBOX_QUEUE_NONE, cancellable,
+                              callback, user_data);
+}
+
+void
+pb_outbox_queue_full_async (PbOutbox            *self,
+                            const char          *account_name,
+                            GBytes              *message,
+                            PbOutboxQueueFlags   flags,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
   g_autoptr(GTask) task = NULL;
   PbAccount *account;
   QueueData *data;
@@ -1172,6 +1221,7 @@ pb_outbox_queue_async (PbOutbox            *self,
   data->from = g_strdup (pb_account_get_email (account));
   data->raw = g_bytes_ref (message);
   data->delay = self->delay;
+  data->flags = flags;
   g_task_set_task_data (task, data, (GDestroyNotify) queue_data_free);
   run_on_disk (self, task, queue_thread);
 }
@@ -1539,7 +1589,7 @@ pb_outbox_finalize (GObject *object)
 {
   PbOutbox *self = PB_OUTBOX (object);
 
-  /* Every disk job holds a reference, so none is pending here. */
+  /* Every disk job holds a reference until it is done, so none is pending here. */
   g_thread_pool_free (self->disk, FALSE, TRUE);
   g_ptr_array_unref (self->entries);
   g_main_context_unref (self->context);

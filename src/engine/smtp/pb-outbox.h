@@ -173,6 +173,25 @@ void           pb_outbox_queue_async     (PbOutbox             *self,
                                           GCancellable         *cancellable,
                                           GAsyncReadyCallback   callback,
                                           gpointer              user_data);
+/**
+ * PbOutboxQueueFlags:
+ * @PB_OUTBOX_QUEUE_NONE: the default: a copy goes to the Sent folder
+ * @PB_OUTBOX_QUEUE_NO_SENT_COPY: no copy in Sent (servers such as Gmail's file one
+ *   themselves)
+ */
+typedef enum {
+  PB_OUTBOX_QUEUE_NONE         = 0,
+  PB_OUTBOX_QUEUE_NO_SENT_COPY = 1 << 0,
+} PbOutboxQueueFlags;
+
+/* pb_outbox_queue_async() with flags; finish with pb_outbox_queue_finish(). */
+void           pb_outbox_queue_full_async (PbOutbox            *self,
+                                           const char          *account,
+                                           GBytes              *message,
+                                           PbOutboxQueueFlags   flags,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data);
 char          *pb_outbox_queue_finish    (PbOutbox             *self,
                                           GAsyncResult         *result,
                                           GError              **error);
