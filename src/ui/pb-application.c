@@ -354,12 +354,15 @@ pb_application_startup (GApplication *application)
   PbApplication *self = PB_APPLICATION (application);
   static const char *quit_accels[] = { "<Control>q", NULL };
   static const char *close_accels[] = { "<Control>w", NULL };
+  static const char *compose_accels[] = { "<Control>n", NULL };
 
   G_APPLICATION_CLASS (pb_application_parent_class)->startup (application);
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions),
                                    self);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.compose('')",
+                                         compose_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "window.close", close_accels);
 
   /* The account list is one small key file on the local disk; everything that can be slow

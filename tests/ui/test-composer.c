@@ -584,6 +584,73 @@ test_leftover_draft (void)
   gtk_window_destroy (GTK_WINDOW (composer));
 }
 
+static PbComposer *
+find_composer_with_subject (const char *subject)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
+
+      if (PB_IS_COMPOSER (window) && gtk_widget_get_visible (GTK_WIDGET (window))
+          && g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (child (PB_COMPOSER (window),
+                                                                    "subject_entry"))),
+                        subject) == 0)
+        return PB_COMPOSER (window);
+    }
+  return NULL;
+}
+
+static guint
+count_composers (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  guint n = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
+
+      n += PB_IS_COMPOSER (window) && gtk_widget_get_visible (GTK_WIDGET (window));
+    }
+  return n;
+}
+
+/* mailto: links handed to the application (command line, desktop) and app.compose. */
+static void
+test_open_mailto (void)
+{
+  g_autoptr(GFile) link = g_file_new_for_commandline_arg (
+    "mailto:bob@example.org?cc=demo@example.org&subject=Gr%C3%BC%C3%9Fe%20per%20Link"
+    "&body=Zeile%201%0D%0AZeile%202&attach=/etc/passwd");
+  GFile *files[] = { link };
+  PbComposer *composer;
+  g_autofree char *body = NULL;
+  guint before;
+
+  g_application_open (G_APPLICATION (app), files, 1, "");
+  composer = find_composer_with_subject ("Grüße per Link");
+  g_assert_nonnull (composer);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (child (composer, "to_entry"))), ==,
+                   "bob@example.org");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (child (composer, "cc_entry"))), ==,
+                   "demo@example.org");
+  body = buffer_text (child (composer, "body_view"));
+  g_assert_cmpstr (body, ==, "Zeile 1\nZeile 2");
+  /* attach= never reads a file. */
+  g_assert_false (gtk_revealer_get_reveal_child (GTK_REVEALER (child (composer,
+                                                                      "attachments_revealer"))));
+  gtk_window_destroy (GTK_WINDOW (composer));
+
+  before = count_composers ();
+  g_action_group_activate_action (G_ACTION_GROUP (app), "compose", g_variant_new_string (""));
+  g_assert_cmpuint (count_composers (), ==, before + 1);
+  composer = find_composer_with_subject ("");
+  g_assert_nonnull (composer);
+  gtk_window_destroy (GTK_WINDOW (composer));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -621,6 +688,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/composer/attachment-reminder", test_attachment_reminder);
   g_test_add_func ("/ui/composer/reply-and-close", test_reply_and_close);
   g_test_add_func ("/ui/composer/leftover-draft", test_leftover_draft);
+  g_test_add_func ("/ui/composer/open-mailto", test_open_mailto);
   status = g_test_run ();
 
   pb_test_server_stop (server);
