@@ -617,6 +617,52 @@ count_composers (void)
   return n;
 }
 
+/* Files dropped on the window become attachments. */
+static void
+test_drop_files (void)
+{
+  PbComposer *composer = pb_composer_new (app, pb_application_get_store (app), NULL);
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (composer));
+  g_autofree char *path_a = g_build_filename (tmp_dir, "a.txt", NULL);
+  g_autofree char *path_b = g_build_filename (tmp_dir, "Bild ö.png", NULL);
+  GFile *files[2];
+  GtkDropTarget *target = NULL;
+  GValue value = G_VALUE_INIT;
+  gboolean accepted = FALSE;
+  guint n = 0;
+
+  g_assert_true (g_file_set_contents (path_a, "a", -1, NULL));
+  g_assert_true (g_file_set_contents (path_b, "b", -1, NULL));
+  files[0] = g_file_new_for_path (path_a);
+  files[1] = g_file_new_for_path (path_b);
+  gtk_window_present (GTK_WINDOW (composer));
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && target == NULL; i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_DROP_TARGET (controller))
+        target = GTK_DROP_TARGET (controller);
+    }
+  g_assert_nonnull (target);
+
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, gdk_file_list_new_from_array (files, 2));
+  g_signal_emit_by_name (target, "drop", &value, 10.0, 10.0, &accepted);
+  g_value_unset (&value);
+  g_assert_true (accepted);
+
+  g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (child (composer,
+                                                                     "attachments_revealer"))));
+  for (GtkWidget *c = gtk_widget_get_first_child (child (composer, "attachments_box")); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    n++;
+  g_assert_cmpuint (n, ==, 2);
+  g_object_unref (files[0]);
+  g_object_unref (files[1]);
+  gtk_window_destroy (GTK_WINDOW (composer));
+}
+
 /* mailto: links handed to the application (command line, desktop) and app.compose. */
 static void
 test_open_mailto (void)
@@ -689,6 +735,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/composer/reply-and-close", test_reply_and_close);
   g_test_add_func ("/ui/composer/leftover-draft", test_leftover_draft);
   g_test_add_func ("/ui/composer/open-mailto", test_open_mailto);
+  g_test_add_func ("/ui/composer/drop-files", test_drop_files);
   status = g_test_run ();
 
   pb_test_server_stop (server);
