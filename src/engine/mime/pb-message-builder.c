@@ -347,13 +347,18 @@ pb_message_builder_flow (const char *text)
   g_autoptr(GString) out = g_string_new (NULL);
   g_auto(GStrv) lines = NULL;
 
+  g_autoptr(GString) normal = NULL;
+
   g_return_val_if_fail (text != NULL, NULL);
 
-  lines = g_strsplit (text, "\n", -1);
+  /* CRLF and a lone CR (pasted text) are line ends too: on the wire a bare CR is not allowed. */
+  normal = g_string_new (text);
+  g_string_replace (normal, "\r\n", "\n", 0);
+  g_string_replace (normal, "\r", "\n", 0);
+  lines = g_strsplit (normal->str, "\n", -1);
   for (guint n = 0; lines[n] != NULL; n++)
     {
-      char *line = lines[n];
-      gsize len = strlen (line);
+      const char *line = lines[n];
       const char *content;
       guint depth;
       gsize content_len;
@@ -361,8 +366,6 @@ pb_message_builder_flow (const char *text)
 
       if (n > 0)
         g_string_append_c (out, '\n');
-      if (len > 0 && line[len - 1] == '\r')
-        line[--len] = '\0';
       if (strcmp (line, "-- ") == 0)
         {
           g_string_append (out, line);
@@ -385,7 +388,10 @@ pb_message_builder_flow (const char *text)
           /* Find the last space within the width; a longer word is left whole. */
           while (p < end)
             {
-              if (*p == ' ' && p + 1 < end && p[1] != ' ')
+              /* Never a soft break right after a leading "--": the line "-- " would read
+               * as a signature separator, which is always hard (RFC 3676 4.3). */
+              if (*p == ' ' && p + 1 < end && p[1] != ' '
+                  && !(p == content + 2 && content[0] == '-' && content[1] == '-'))
                 {
                   if (chars < width || last_space == NULL)
                     last_space = p;
