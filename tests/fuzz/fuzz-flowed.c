@@ -68,7 +68,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
             if (*p == ' ')
               p++;
             space = strchr (p, ' ');
-            if (g_str_has_prefix (p, "-- "))
+            /* Deep quotes leave a minimum of 20 characters for the text itself. */
+            if (g_str_has_prefix (p, "-- ") || g_utf8_strlen (p, -1) <= 78)
               continue;
             if (!(space == NULL || g_utf8_strlen (p, space - p) > 40 || space[1] == '\0'
                   || space[1] == ' '))
