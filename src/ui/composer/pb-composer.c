@@ -424,6 +424,34 @@ field_changed_cb (PbComposer *self)
   mark_dirty (self);
 }
 
+/* Quoted lines in the GNOME blue, so that one's own words stand out from the quote. Only the
+ * first lines are looked at: a reply to a huge message stays fast to type in. */
+#define MAX_HIGHLIGHT_LINES 5000
+
+static void
+body_changed_cb (PbComposer *self)
+{
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->body_view);
+  GtkTextIter start, end, line;
+  int n = MIN (gtk_text_buffer_get_line_count (buffer), MAX_HIGHLIGHT_LINES);
+
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  gtk_text_buffer_remove_tag_by_name (buffer, "quote", &start, &end);
+  for (int i = 0; i < n; i++)
+    {
+      GtkTextIter line_end;
+
+      gtk_text_buffer_get_iter_at_line (buffer, &line, i);
+      if (gtk_text_iter_get_char (&line) != '>')
+        continue;
+      line_end = line;
+      if (!gtk_text_iter_ends_line (&line_end))
+        gtk_text_iter_forward_to_line_end (&line_end);
+      gtk_text_buffer_apply_tag_by_name (buffer, "quote", &line, &line_end);
+    }
+  mark_dirty (self);
+}
+
 void
 pb_composer_set_draft_intervals (PbComposer *self,
                                  guint       local_ms,
@@ -1008,8 +1036,10 @@ pb_composer_init (PbComposer *self)
   g_signal_connect_swapped (self->cc_entry, "changed", G_CALLBACK (field_changed_cb), self);
   g_signal_connect_swapped (self->bcc_entry, "changed", G_CALLBACK (field_changed_cb), self);
   g_signal_connect_swapped (self->subject_entry, "changed", G_CALLBACK (title_changed_cb), self);
+  gtk_text_buffer_create_tag (gtk_text_view_get_buffer (self->body_view), "quote",
+                              "foreground", "#3584e4", NULL);
   g_signal_connect_swapped (gtk_text_view_get_buffer (self->body_view), "changed",
-                            G_CALLBACK (field_changed_cb), self);
+                            G_CALLBACK (body_changed_cb), self);
   g_signal_connect_swapped (self->identity_dropdown, "notify::selected",
                             G_CALLBACK (field_changed_cb), self);
 
