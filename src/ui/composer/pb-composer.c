@@ -567,6 +567,10 @@ entry_changed_cb (PbOutbox      *outbox,
         g_autofree char *text = NULL;
 
         discard_draft (self);
+        /* Closed already: the entry stays in the outbox, where the main window and
+         * postbote-cli outbox show it; the window just goes. */
+        if (self->closing)
+          break;
         if (state == PB_OUTBOX_STATE_FAILED)
           text = g_strdup_printf (_("The message was not sent: %s"),
                                   error != NULL ? error : _("unknown error"));
