@@ -617,6 +617,68 @@ count_composers (void)
   return n;
 }
 
+static gboolean
+error_shown (gpointer user_data)
+{
+  return gtk_revealer_get_reveal_child (GTK_REVEALER (child (PB_COMPOSER (user_data),
+                                                             "error_revealer")));
+}
+
+/* A server that refuses: the composer says so, in the window, and "Edit Message" takes the
+ * message back out of the outbox. */
+static void
+test_send_fails (void)
+{
+  g_autoptr(GError) error = NULL;
+  PbAccountManager *manager = pb_application_get_account_manager (app);
+  g_autofree char *in_url = g_strdup_printf ("imaps://bob@127.0.0.1:%u",
+                                             pb_test_server_get_port (server, "imaps"));
+  g_autofree char *out_url = g_strdup_printf ("smtps://bob@127.0.0.1:%u",
+                                              pb_test_server_get_port (server, "smtps"));
+  g_autoptr(PbService) incoming = pb_service_new_from_url (in_url, &error);
+  g_autoptr(PbService) outgoing = pb_service_new_from_url (out_url, &error);
+  g_autoptr(PbAccount) account = NULL;
+  PbComposer *composer;
+  const char *text;
+
+  g_assert_no_error (error);
+  pb_service_set_ca_file (incoming, pb_test_server_get_ca_file (server));
+  pb_service_set_ca_file (outgoing, pb_test_server_get_ca_file (server));
+  account = pb_account_new ("wrong", "bob@example.org", incoming, outgoing);
+  pb_account_set_password_command (account, "printf %s not-the-password");
+  g_assert_true (pb_account_manager_add (manager, account, &error));
+  g_assert_no_error (error);
+
+  composer = g_object_ref (pb_composer_new (app, pb_application_get_store (app),
+                                            "mailto:alice@example.org?subject=Never"));
+  gtk_window_present (GTK_WINDOW (composer));
+  /* The second identity is the account with the wrong password. */
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (child (composer, "identity_dropdown")), 1);
+  gtk_widget_activate (child (composer, "send_button"));
+  wait_until (error_shown, composer, "the error in the composer");
+  text = gtk_label_get_text (GTK_LABEL (child (composer, "error_label")));
+  g_test_message ("Error shown: %s", text);
+  g_assert_true (g_str_has_prefix (text, "The message was not sent: ")
+                 || g_str_has_prefix (text, "Not sent yet: "));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (composer)));
+  spin_for (200);
+  save_screenshot (GTK_WIDGET (composer), "composer-failed.png");
+
+  if (gtk_widget_get_visible (child (composer, "error_button")))
+    {
+      g_autofree char *id = g_strdup (pb_composer_get_outbox_id (composer));
+
+      gtk_widget_activate (child (composer, "error_button"));
+      spin_for (400);
+      g_assert_null (pb_composer_get_outbox_id (composer));
+      g_assert_null (pb_outbox_lookup (pb_application_get_outbox (app), id));
+      g_assert_true (gtk_widget_get_sensitive (child (composer, "editor_box")));
+    }
+  gtk_window_destroy (GTK_WINDOW (composer));
+  g_object_unref (composer);
+  g_assert_true (pb_account_manager_remove (manager, "wrong", &error));
+}
+
 /* Files dropped on the window become attachments. */
 static void
 test_drop_files (void)
@@ -736,6 +798,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/composer/leftover-draft", test_leftover_draft);
   g_test_add_func ("/ui/composer/open-mailto", test_open_mailto);
   g_test_add_func ("/ui/composer/drop-files", test_drop_files);
+  g_test_add_func ("/ui/composer/send-fails", test_send_fails);
   status = g_test_run ();
 
   pb_test_server_stop (server);
