@@ -267,11 +267,11 @@ pb_cli_send (int    argc,
           continue;
         }
       g_hash_table_add (pending, id);
-      queued++;
-      /* Sending starts once everything is queued, so a batch shares one connection. */
+      /* Sending starts with the first message while the others are being queued; the
+       * transport keeps its session, so the batch shares one connection. */
+      if (queued++ == 0)
+        pb_outbox_start (outbox);
     }
-  if (queued > 0)
-    pb_outbox_start (outbox);
   return wait_and_close (outbox, &waiter);
 }
 
