@@ -219,6 +219,43 @@ write_state (const char           *entry_dir,
   if (!g_file_set_contents_full (path, data, length, G_FILE_SET_CONTENTS_CONSISTENT
                                  | G_FILE_SET_CONTENTS_DURABLE, 0600, error))
     return FALSE;
+  /* Leaving SENDING: the marker goes after the new state is written, so a crash in between
+   * reads as "uncertain", never as "queued". */
+  if (e->state != PB_OUTBOX_STATE_SENDING)
+    {
+      g_autofree char *marker = g_build_filename (entry_dir, "sending", NULL);
+      if (g_unlink (marker) != 0 && errno != ENOENT)
+        {
+          int saved = errno;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       _("Could not write %s to disk: %s"), marker, g_strerror (saved));
+          return FALSE;
+        }
+    }
+  return fsync_path (entry_dir, TRUE, error);
+}
+
+/* Records SENDING with an empty marker file rather than a rewrite of the state: one flush on
+ * the path of every message instead of two. Any entry with the marker (and not yet SENT) was
+ * possibly being sent. */
+static gboolean
+write_sending_marker (const char  *entry_dir,
+                      GError     **error)
+{
+  g_autofree char *marker = g_build_filename (entry_dir, "sending", NULL);
+  int fd = open (marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  int saved;
+
+  if (fd < 0 || fsync (fd) != 0)
+    {
+      saved = errno;
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   _("Could not write %s to disk: %s"), marker, g_strerror (saved));
+      return FALSE;
+    }
+  close (fd);
   return fsync_path (entry_dir, TRUE, error);
 }
 
@@ -914,7 +951,7 @@ start_send_cb (GObject      *source,
   g_bytes_unref (message);
 }
 
-/* Records SENDING durably, then reads the message back. */
+/* Records SENDING durably (the marker), then reads the message back. */
 static void
 start_send_thread (GTask        *task,
                    gpointer      source_object,
@@ -927,7 +964,7 @@ start_send_thread (GTask        *task,
   char *contents;
   gsize length;
 
-  if (!write_state (data->dir, data->entry, &error)
+  if (!write_sending_marker (data->dir, &error)
       || !g_file_get_contents (path, &contents, &length, &error))
     {
       g_task_return_error (task, error);
@@ -1339,6 +1376,11 @@ load_thread (GTask        *task,
           g_warning ("Outbox: %s", local_error->message);
           continue;
         }
+      {
+        g_autofree char *marker = g_build_filename (path, "sending", NULL);
+        if (e->state != PB_OUTBOX_STATE_SENT && g_file_test (marker, G_FILE_TEST_EXISTS))
+          e->state = PB_OUTBOX_STATE_SENDING;
+      }
       if (e->state == PB_OUTBOX_STATE_SENDING)
         {
           g_autoptr(GError) uncertain = g_error_new_literal (
