@@ -381,3 +381,17 @@ pb_cli_outbox (int    argc,
   pb_outbox_start (outbox);
   return wait_and_close (outbox, &waiter);
 }
+
+void
+pb_cli_send_print_help (FILE *out)
+{
+  fprintf (out, "%s",
+           _("\n"
+             "Sending:\n"
+             "  send [--no-sent-copy] NAME [FILE…]\n"
+             "                          send messages (standard input without FILE) through\n"
+             "                          the outbox; waits until sent and copied to Sent\n"
+             "  outbox [NAME] [--flush | --retry ID | --cancel ID]\n"
+             "                          list the outbox, send what is queued, retry or\n"
+             "                          discard one message\n"));
+}
