@@ -267,11 +267,11 @@ pb_cli_send (int    argc,
           continue;
         }
       g_hash_table_add (pending, id);
-      queued++;
-      /* Sending starts once everything is queued, so a batch shares one connection. */
+      /* Sending starts with the first message while the others are being queued; the
+       * transport keeps its session, so the batch shares one connection. */
+      if (queued++ == 0)
+        pb_outbox_start (outbox);
     }
-  if (queued > 0)
-    pb_outbox_start (outbox);
   return wait_and_close (outbox, &waiter);
 }
 
@@ -380,4 +380,18 @@ pb_cli_outbox (int    argc,
   /* retry() emitted entry-changed without an error: nothing was decided yet. */
   pb_outbox_start (outbox);
   return wait_and_close (outbox, &waiter);
+}
+
+void
+pb_cli_send_print_help (FILE *out)
+{
+  fprintf (out, "%s",
+           _("\n"
+             "Sending:\n"
+             "  send [--no-sent-copy] NAME [FILE…]\n"
+             "                          send messages (standard input without FILE) through\n"
+             "                          the outbox; waits until sent and copied to Sent\n"
+             "  outbox [NAME] [--flush | --retry ID | --cancel ID]\n"
+             "                          list the outbox, send what is queued, retry or\n"
+             "                          discard one message\n"));
 }

@@ -1005,9 +1005,6 @@ print_help (FILE *out)
              "  move NAME FOLDER UID DEST\n"
              "  delete NAME FOLDER UID  to the Trash; in the Trash, for good\n"
              "  search QUERY [--json] [--limit N]\n"
-             "  send NAME [FILE…]       send messages (standard input without FILE) through\n"
-             "                          the outbox; waits until sent and copied to Sent\n"
-             "  outbox [NAME] [--flush | --retry ID | --cancel ID]\n"
              "\n"
              "URLs: imaps://USER@HOST[:PORT] implicit TLS, imap://USER@HOST[:PORT] STARTTLS\n"
              "(required), smtps://… and smtp://… likewise; imap+insecure:// only when you\n"
@@ -1015,6 +1012,7 @@ print_help (FILE *out)
              "\n"
              "--trace prints the protocol exchange on stderr, with passwords hidden.\n"
              "Exit status: 0 success, 1 failure, 2 wrong usage.\n"));
+  pb_cli_send_print_help (out);
 }
 
 int

@@ -538,6 +538,46 @@ test_client_chunking (void)
 }
 
 static void
+test_client_big_chunks_utf8 (void)
+{
+  static const char *const script[] = {
+    "S:220 scripted ESMTP",
+    "C:EHLO ",
+    "S:250-scripted\n250-PIPELINING\n250-CHUNKING\n250-8BITMIME\n250 SMTPUTF8",
+    /* A UTF-8 address: SMTPUTF8 on MAIL, and the address as it is. */
+    "C:MAIL FROM:<alice@example.org> BODY=8BITMIME SMTPUTF8",
+    "C:RCPT TO:<j\xc3\xb6rg@example.org>",
+    "S:250 ok\n250 ok",
+    /* 1.5 MB: two chunks, sent back to back, then both replies. */
+    "C:BDAT 1048576\r",
+    "BDAT",
+    "C:BDAT ",
+    "BDAT",
+    "S:250 2.0.0 chunk\n250 2.0.0 got it all",
+    "CLOSE",
+    NULL
+  };
+  Server *server = server_start (script);
+  g_autoptr(PbSmtpClient) client = client_for (server, "smtp+insecure");
+  g_autoptr(GString) text = g_string_new ("Subject: big\r\n\r\n");
+  g_autoptr(GBytes) m = NULL;
+  const char *rcpt[] = { "j\xc3\xb6rg@example.org", NULL };
+  g_autoptr(GError) error = NULL;
+
+  while (text->len < 1500000)
+    g_string_append (text, ".0123456789012345678901234567890123456789012345678901234567890\r\n");
+  m = g_bytes_new (text->str, text->len);
+  g_assert_true (pb_smtp_client_connect (client, NULL, &error));
+  g_assert_true (pb_smtp_client_send (client, "alice@example.org", rcpt, m, 0, NULL, &error));
+  g_assert_no_error (error);
+  server_finish (server);
+  /* BDAT data is not dot-stuffed and arrives whole. */
+  g_assert_cmpuint (server->data->len, ==, text->len);
+  g_assert_true (memcmp (server->data->str, text->str, text->len) == 0);
+  server_free (server);
+}
+
+static void
 test_client_helo_no_pipelining (void)
 {
   static const char *const script[] = {
@@ -801,6 +841,7 @@ main (int    argc,
   g_test_add_func ("/smtp/sasl", test_sasl);
   g_test_add_func ("/smtp/client/pipelining", test_client_pipelining);
   g_test_add_func ("/smtp/client/chunking", test_client_chunking);
+  g_test_add_func ("/smtp/client/big-chunks-utf8", test_client_big_chunks_utf8);
   g_test_add_func ("/smtp/client/helo-no-pipelining", test_client_helo_no_pipelining);
   g_test_add_func ("/smtp/client/pipelined-refusal", test_client_pipelined_refusal);
   g_test_add_func ("/smtp/client/lost-after-dot", test_client_lost_after_dot);

@@ -219,6 +219,43 @@ write_state (const char           *entry_dir,
   if (!g_file_set_contents_full (path, data, length, G_FILE_SET_CONTENTS_CONSISTENT
                                  | G_FILE_SET_CONTENTS_DURABLE, 0600, error))
     return FALSE;
+  /* Leaving SENDING: the marker goes after the new state is written, so a crash in between
+   * reads as "uncertain", never as "queued". */
+  if (e->state != PB_OUTBOX_STATE_SENDING)
+    {
+      g_autofree char *marker = g_build_filename (entry_dir, "sending", NULL);
+      if (g_unlink (marker) != 0 && errno != ENOENT)
+        {
+          int saved = errno;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       _("Could not write %s to disk: %s"), marker, g_strerror (saved));
+          return FALSE;
+        }
+    }
+  return fsync_path (entry_dir, TRUE, error);
+}
+
+/* Records SENDING with an empty marker file rather than a rewrite of the state: one flush on
+ * the path of every message instead of two. Any entry with the marker (and not yet SENT) was
+ * possibly being sent. */
+static gboolean
+write_sending_marker (const char  *entry_dir,
+                      GError     **error)
+{
+  g_autofree char *marker = g_build_filename (entry_dir, "sending", NULL);
+  int fd = open (marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  int saved;
+
+  if (fd < 0 || fsync (fd) != 0)
+    {
+      saved = errno;
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   _("Could not write %s to disk: %s"), marker, g_strerror (saved));
+      return FALSE;
+    }
+  close (fd);
   return fsync_path (entry_dir, TRUE, error);
 }
 
@@ -262,40 +299,46 @@ read_state (const char  *entry_dir,
   return g_steal_pointer (&e);
 }
 
+/* Deletes a directory's files and the directory, without flushing: used once the entry is
+ * no longer an entry (renamed to .done-… or never renamed from .tmp-…). */
+static void
+delete_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *file = g_build_filename (path, name, NULL);
+      g_unlink (file);
+    }
+  g_rmdir (path);
+}
+
+/* Removes an entry: one atomic rename to .done-ID, made durable with one flush of the outbox
+ * directory (that rename is the record that the entry is finished), then the files go
+ * without further flushes; a leftover .done-… directory is deleted at the next load. */
 static gboolean
 remove_entry_dir (const char  *entry_dir,
                   GError     **error)
 {
-  g_autoptr(GDir) dir = g_dir_open (entry_dir, 0, NULL);
   g_autofree char *parent = g_path_get_dirname (entry_dir);
-  const char *name;
+  g_autofree char *base = g_path_get_basename (entry_dir);
+  g_autofree char *done = g_strdup_printf ("%s/.done-%s", parent, base);
 
-  /* The state file goes first: a half-removed entry must not look like a queued one. */
-  {
-    g_autofree char *state = g_build_filename (entry_dir, "state", NULL);
-    if (g_unlink (state) != 0 && errno != ENOENT)
-      {
-        int saved = errno;
-        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                     _("Could not remove %s: %s"), state, g_strerror (saved));
-        return FALSE;
-      }
-    if (!fsync_path (entry_dir, TRUE, NULL))
-      g_debug ("fsync of %s failed", entry_dir);
-  }
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (entry_dir, name, NULL);
-      g_unlink (path);
-    }
-  if (g_rmdir (entry_dir) != 0 && errno != ENOENT)
+  if (g_rename (entry_dir, done) != 0)
     {
       int saved = errno;
+      if (saved == ENOENT)
+        return TRUE;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
                    _("Could not remove %s: %s"), entry_dir, g_strerror (saved));
       return FALSE;
     }
-  return fsync_path (parent, TRUE, error);
+  if (!fsync_path (parent, TRUE, error))
+    return FALSE;
+  delete_tree (done);
+  return TRUE;
 }
 
 /* ---- Preparing a message for the queue --------------------------------------------------- */
@@ -471,6 +514,8 @@ struct _PbOutbox
   PbStore          *store;
   GMainContext     *context;
   GThreadPool      *disk;      /* one thread: disk operations run in the order asked */
+  GThreadPool      *queue;     /* one more for new entries, which touch no existing entry, so
+                                * queueing a batch overlaps with sending its first messages */
 
   GPtrArray        *entries;   /* PbOutboxEntry, oldest first; changed on the main thread only */
   guint             delay;
@@ -823,6 +868,17 @@ send_done_cb (GObject      *source,
     {
       g_autoptr(GTask) task = NULL;
 
+      if (e->no_sent_copy || self->store == NULL)
+        {
+          /* Nothing left to do: removing the entry (one durable rename) is the record. */
+          pb_fault_point ("smtp-sent-recorded");
+          e->state = PB_OUTBOX_STATE_SENT;
+          set_error (e, NULL);
+          emit_changed (self, e);
+          finish_entry (self, e);
+          release (self);
+          return;
+        }
       /* Recorded before anything else happens, so the message is never sent again. */
       e->state = PB_OUTBOX_STATE_SENT;
       e->next_attempt = 0;
@@ -895,7 +951,7 @@ start_send_cb (GObject      *source,
   g_bytes_unref (message);
 }
 
-/* Records SENDING durably, then reads the message back. */
+/* Records SENDING durably (the marker), then reads the message back. */
 static void
 start_send_thread (GTask        *task,
                    gpointer      source_object,
@@ -908,7 +964,7 @@ start_send_thread (GTask        *task,
   char *contents;
   gsize length;
 
-  if (!write_state (data->dir, data->entry, &error)
+  if (!write_sending_marker (data->dir, &error)
       || !g_file_get_contents (path, &contents, &length, &error))
     {
       g_task_return_error (task, error);
@@ -1154,14 +1210,14 @@ queue_thread (GTask        *task,
     }
   if (!write_file_durably (eml, message, &error) || !write_state (tmp, e, &error))
     {
-      remove_entry_dir (tmp, NULL);
+      delete_tree (tmp);
       g_task_return_error (task, error);
       return;
     }
   if (g_rename (tmp, final) != 0)
     {
       int saved = errno;
-      remove_entry_dir (tmp, NULL);
+      delete_tree (tmp);
       g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (saved),
                                _("Could not create the outbox entry %s: %s"), final,
                                g_strerror (saved));
@@ -1223,7 +1279,13 @@ pb_outbox_queue_full_async (PbOutbox            *self,
   data->delay = self->delay;
   data->flags = flags;
   g_task_set_task_data (task, data, (GDestroyNotify) queue_data_free);
-  run_on_disk (self, task, queue_thread);
+  {
+    DiskJob *job = g_new0 (DiskJob, 1);
+
+    job->task = g_object_ref (task);
+    job->func = queue_thread;
+    g_thread_pool_push (self->queue, job, NULL);
+  }
 }
 
 char *
@@ -1299,10 +1361,10 @@ load_thread (GTask        *task,
         continue;
       /* An entry that was never finished (the queue call did not return) or never fully
        * removed (it was sent and copied): nothing in it is owed to anyone. */
-      if (g_str_has_prefix (name, ".tmp-")
+      if (g_str_has_prefix (name, ".tmp-") || g_str_has_prefix (name, ".done-")
           || (!g_file_test (state, G_FILE_TEST_EXISTS) && name[0] != '.'))
         {
-          remove_entry_dir (path, NULL);
+          delete_tree (path);
           continue;
         }
       if (name[0] == '.' || !g_file_test (eml, G_FILE_TEST_EXISTS))
@@ -1314,6 +1376,11 @@ load_thread (GTask        *task,
           g_warning ("Outbox: %s", local_error->message);
           continue;
         }
+      {
+        g_autofree char *marker = g_build_filename (path, "sending", NULL);
+        if (e->state != PB_OUTBOX_STATE_SENT && g_file_test (marker, G_FILE_TEST_EXISTS))
+          e->state = PB_OUTBOX_STATE_SENDING;
+      }
       if (e->state == PB_OUTBOX_STATE_SENDING)
         {
           g_autoptr(GError) uncertain = g_error_new_literal (
@@ -1591,6 +1658,7 @@ pb_outbox_finalize (GObject *object)
 
   /* Every disk job holds a reference until it is done, so none is pending here. */
   g_thread_pool_free (self->disk, FALSE, TRUE);
+  g_thread_pool_free (self->queue, FALSE, TRUE);
   g_ptr_array_unref (self->entries);
   g_main_context_unref (self->context);
   g_free (self->directory);
@@ -1632,6 +1700,7 @@ pb_outbox_init (PbOutbox *self)
   self->idle = TRUE;
   self->context = g_main_context_ref_thread_default ();
   self->disk = g_thread_pool_new (disk_job_run, NULL, 1, FALSE, NULL);
+  self->queue = g_thread_pool_new (disk_job_run, NULL, 1, FALSE, NULL);
 }
 
 PbOutbox *

@@ -175,7 +175,8 @@ set_reply_error (GError            **error,
                "%s: %s", what, text);
 }
 
-/* Sends one command and reads its reply; TRUE when the reply's class is @expected (2, 3). */
+/* Sends one command line and reads its reply. @trace_as replaces the line in the protocol
+ * trace (for credentials). */
 static PbSmtpReply *
 command (PbSmtpClient  *self,
          const char    *line,

@@ -22,6 +22,7 @@ struct _PbSmtpTransport
   GMutex           lock;
   PbSmtpClient    *client;
   gint64           last_used;  /* monotonic µs */
+  gboolean         closer;     /* a close_idle_cb is scheduled */
 };
 
 static void transport_iface_init (PbTransportInterface *iface);
@@ -80,6 +81,11 @@ is_stale_session_error (const GError *error)
 
 static void close_idle_thread (GTask *, gpointer, gpointer, GCancellable *);
 
+static void
+schedule_close (PbSmtpTransport *self,
+                GMainContext    *context,
+                guint            seconds);
+
 static gboolean
 close_idle_cb (gpointer user_data)
 {
@@ -101,13 +107,33 @@ close_idle_thread (GTask        *task,
   g_autoptr(PbSmtpClient) client = NULL;
 
   g_mutex_lock (&self->lock);
+  self->closer = FALSE;
   if (self->client != NULL
       && g_get_monotonic_time () - self->last_used >= (gint64) self->idle_timeout * G_USEC_PER_SEC)
     client = g_steal_pointer (&self->client);
+  else if (self->client != NULL)
+    schedule_close (self, g_task_get_context (task), 1);
   g_mutex_unlock (&self->lock);
   if (client != NULL)
     pb_smtp_client_quit (client, NULL);
   g_task_return_boolean (task, TRUE);
+}
+
+/* Called with the lock held: close the session once nothing else came for a while. One timer
+ * at a time, however many messages go out. */
+static void
+schedule_close (PbSmtpTransport *self,
+                GMainContext    *context,
+                guint            seconds)
+{
+  g_autoptr(GSource) source = NULL;
+
+  if (self->closer)
+    return;
+  self->closer = TRUE;
+  source = g_timeout_source_new_seconds (seconds);
+  g_source_set_callback (source, close_idle_cb, g_object_ref (self), g_object_unref);
+  g_source_attach (source, context);
 }
 
 static void
@@ -149,13 +175,7 @@ send_thread (GTask        *task,
     }
   self->last_used = g_get_monotonic_time ();
   if (self->client != NULL)
-    {
-      /* Close the session once nothing else came for a while. */
-      g_autoptr(GSource) source = g_timeout_source_new_seconds (self->idle_timeout);
-
-      g_source_set_callback (source, close_idle_cb, g_object_ref (self), g_object_unref);
-      g_source_attach (source, data->context);
-    }
+    schedule_close (self, data->context, self->idle_timeout);
   g_mutex_unlock (&self->lock);
 
   if (!ok)
