@@ -663,6 +663,9 @@ queued_cb (GObject      *source,
 
   if (id == NULL)
     {
+      /* Not in the outbox: a window closed meanwhile comes back to say so. */
+      self->closing = FALSE;
+      gtk_widget_set_visible (GTK_WIDGET (self), TRUE);
       show_error (self, error->message, FALSE);
       g_clear_object (&self->outbox);
       set_locked (self, FALSE);
@@ -703,6 +706,8 @@ sent_built_cb (GObject      *source,
 
   if (raw == NULL || account == NULL)
     {
+      self->closing = FALSE;
+      gtk_widget_set_visible (GTK_WIDGET (self), TRUE);
       show_error (self, raw == NULL ? error->message : _("Choose an account to send from"),
                   FALSE);
       g_clear_object (&self->outbox);
@@ -911,8 +916,9 @@ pb_composer_close_request (GtkWindow *window)
   g_clear_handle_id (&self->local_timeout_id, g_source_remove);
   g_clear_handle_id (&self->remote_timeout_id, g_source_remove);
 
-  /* Sent or on its way: keep listening (hidden) until the draft is cleaned up. */
-  if (self->outbox_id != NULL)
+  /* Sent, on its way, or being put in the outbox: keep listening (hidden) until the draft is
+   * cleaned up. */
+  if (self->outbox_id != NULL || self->outbox != NULL)
     {
       self->closing = TRUE;
       gtk_widget_set_visible (GTK_WIDGET (self), FALSE);
@@ -1215,6 +1221,9 @@ reply_loaded_cb (GObject      *source,
   g_autoptr(GError) error = NULL;
   g_autoptr(PbMessageBuilder) builder = g_task_propagate_pointer (G_TASK (result), &error);
 
+  /* Closed before the original was read. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
   self->loading = TRUE;
   if (builder == NULL)
     {
