@@ -13,6 +13,7 @@
 #include <glib-unix.h>
 #include <signal.h>
 
+#include "pb-cli-send.h"
 #include "pb-connection.h"
 #include "pb-engine.h"
 #include "pb-operations.h"
@@ -1122,6 +1123,7 @@ print_help (FILE *out)
              "--pop3-delete, --pop3-delete-after-days N or --pop3-delete-when-deleted;\n"
              "--pop3-headers-only-over SIZE downloads only the header of larger messages\n"
              "(show fetches the rest); --pop3-apop allows APOP.\n"));
+  pb_cli_send_print_help (out);
 }
 
 int
@@ -1179,6 +1181,10 @@ main (int    argc,
     return cmd_show (argc - first, argv + first);
   else if (strcmp (argv[first], "search") == 0)
     return cmd_search (argc - first, argv + first);
+  else if (strcmp (argv[first], "send") == 0)
+    return pb_cli_send (argc - first, argv + first);
+  else if (strcmp (argv[first], "outbox") == 0)
+    return pb_cli_outbox (argc - first, argv + first);
   else if (strcmp (argv[first], "flag") == 0 || strcmp (argv[first], "move") == 0
            || strcmp (argv[first], "delete") == 0)
     return cmd_change (argc - first, argv + first);
