@@ -204,7 +204,8 @@ gboolean       pb_outbox_cancel          (PbOutbox             *self,
 
 /* Sends a QUEUED (skipping the backoff), WAITING (skipping the delay), FAILED or UNCERTAIN
  * entry again, now (once the outbox is started). For UNCERTAIN this is the user's explicit
- * decision to risk a duplicate. */
+ * decision to risk a duplicate. For SENT only the copy to Sent is tried again, never the
+ * sending. Fails with PB_OUTBOX_ERROR_BUSY while the entry is SENDING. */
 gboolean       pb_outbox_retry           (PbOutbox             *self,
                                           const char           *id,
                                           GError              **error);
