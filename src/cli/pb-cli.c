@@ -946,15 +946,69 @@ cmd_change (int    argc,
   return push_changes (account, store);
 }
 
+/* Adds the server's matches among messages whose bodies are not stored (offline-days) to
+ * @results, skipping those the local search found already. One account after the other:
+ * search is interactive, and a slow server should not hide the others' errors. */
+static gboolean
+search_servers (PbStore    *store,
+                const char *query,
+                guint       limit,
+                GPtrArray  *results,
+                GError    **error)
+{
+  g_autoptr(PbAccountManager) manager = load_accounts (error);
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_int64_hash, g_int64_equal);
+
+  if (manager == NULL)
+    return FALSE;
+  for (guint i = 0; i < results->len; i++)
+    g_hash_table_add (seen, &((PbMessageSummary *) g_ptr_array_index (results, i))->id);
+
+  for (guint a = 0; a < g_list_model_get_n_items (G_LIST_MODEL (manager)); a++)
+    {
+      g_autoptr(PbAccount) account = g_list_model_get_item (G_LIST_MODEL (manager), a);
+      PbRemoteStore *remote = pb_account_get_remote_store (account);
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GPtrArray) found = NULL;
+      g_autoptr(GError) local_error = NULL;
+
+      if (remote == NULL || results->len >= limit)
+        continue;
+      pb_remote_store_search_async (remote, store, query, limit - results->len, NULL,
+                                    store_result_cb, &result);
+      found = pb_remote_store_search_finish (remote, wait_for (&result), &local_error);
+      if (found == NULL)
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "%s: ",
+                                      pb_account_get_name (account));
+          return FALSE;
+        }
+      for (guint i = 0; i < found->len && results->len < limit; i++)
+        {
+          PbMessageSummary *m = g_ptr_array_index (found, i);
+
+          if (g_hash_table_contains (seen, &m->id))
+            continue;
+          g_ptr_array_index (found, i) = NULL;
+          g_ptr_array_add (results, m);
+          g_hash_table_add (seen, &m->id);
+        }
+    }
+  return TRUE;
+}
+
 static int
 cmd_search (int    argc,
             char **argv)
 {
   gboolean json = FALSE;
+  gboolean server = FALSE;
   int limit = 100;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, N_("At most N results (default 100)"), N_("N") },
+    { "server", 0, 0, G_OPTION_ARG_NONE, &server,
+      N_("Also ask the servers about mail whose text is not downloaded"), NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new (_("QUERY — search every account"));
@@ -974,6 +1028,8 @@ cmd_search (int    argc,
     return fail ("%s", error->message);
   results = pb_store_search (store, argv[1], limit, &error);
   if (results == NULL)
+    return fail ("%s", error->message);
+  if (server && !search_servers (store, argv[1], limit, results, &error))
     return fail ("%s", error->message);
   if (json)
     printf ("[\n");
@@ -1004,7 +1060,7 @@ print_help (FILE *out)
              "  flag NAME FOLDER UID +FLAG|-FLAG…   e.g. +seen -flagged +$Work\n"
              "  move NAME FOLDER UID DEST\n"
              "  delete NAME FOLDER UID  to the Trash; in the Trash, for good\n"
-             "  search QUERY [--json] [--limit N]\n"
+             "  search QUERY [--json] [--limit N] [--server]\n"
              "\n"
              "URLs: imaps://USER@HOST[:PORT] implicit TLS, imap://USER@HOST[:PORT] STARTTLS\n"
              "(required), smtps://… and smtp://… likewise; imap+insecure:// only when you\n"

@@ -32,8 +32,33 @@ pb_remote_store_real_append_finish (PbRemoteStore  *self,
 }
 
 static void
+pb_remote_store_real_search_async (PbRemoteStore       *self,
+                                   PbStore             *store,
+                                   const char          *query,
+                                   guint                limit,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, pb_remote_store_real_search_async);
+  g_task_return_pointer (task, g_ptr_array_new (), (GDestroyNotify) g_ptr_array_unref);
+}
+
+static GPtrArray *
+pb_remote_store_real_search_finish (PbRemoteStore  *self,
+                                    GAsyncResult   *result,
+                                    GError        **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
 pb_remote_store_default_init (PbRemoteStoreInterface *iface)
 {
+  iface->search_async = pb_remote_store_real_search_async;
+  iface->search_finish = pb_remote_store_real_search_finish;
   iface->append_async = pb_remote_store_real_append_async;
   iface->append_finish = pb_remote_store_real_append_finish;
 }
@@ -179,4 +204,29 @@ pb_remote_store_append_finish (PbRemoteStore  *self,
   if (uid_out != NULL)
     *uid_out = 0;
   return PB_REMOTE_STORE_GET_IFACE (self)->append_finish (self, result, uid_out, error);
+}
+
+void
+pb_remote_store_search_async (PbRemoteStore       *self,
+                              PbStore             *store,
+                              const char          *query,
+                              guint                limit,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_return_if_fail (PB_IS_REMOTE_STORE (self));
+  g_return_if_fail (PB_IS_STORE (store));
+  g_return_if_fail (query != NULL);
+  PB_REMOTE_STORE_GET_IFACE (self)->search_async (self, store, query, limit, cancellable,
+                                                  callback, user_data);
+}
+
+GPtrArray *
+pb_remote_store_search_finish (PbRemoteStore  *self,
+                               GAsyncResult   *result,
+                               GError        **error)
+{
+  g_return_val_if_fail (PB_IS_REMOTE_STORE (self), NULL);
+  return PB_REMOTE_STORE_GET_IFACE (self)->search_finish (self, result, error);
 }

@@ -101,6 +101,20 @@ struct _PbRemoteStoreInterface
                                      GAsyncResult         *result,
                                      guint32              *uid_out,
                                      GError              **error);
+
+  /* Asks the server which messages match @query among those whose text the local index
+   * cannot see (bodies not downloaded). Returns a GPtrArray of PbMessageSummary from @store,
+   * at most @limit. The default implementation returns an empty array: everything is local. */
+  void       (*search_async)        (PbRemoteStore        *self,
+                                     PbStore              *store,
+                                     const char           *query,
+                                     guint                 limit,
+                                     GCancellable         *cancellable,
+                                     GAsyncReadyCallback   callback,
+                                     gpointer              user_data);
+  GPtrArray *(*search_finish)       (PbRemoteStore        *self,
+                                     GAsyncResult         *result,
+                                     GError              **error);
 };
 
 void       pb_remote_store_check_async         (PbRemoteStore        *self,
@@ -162,6 +176,17 @@ void       pb_remote_store_append_async        (PbRemoteStore        *self,
 gboolean   pb_remote_store_append_finish       (PbRemoteStore        *self,
                                                 GAsyncResult         *result,
                                                 guint32              *uid_out,
+                                                GError              **error);
+
+void       pb_remote_store_search_async        (PbRemoteStore        *self,
+                                                PbStore              *store,
+                                                const char           *query,
+                                                guint                 limit,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data);
+GPtrArray *pb_remote_store_search_finish       (PbRemoteStore        *self,
+                                                GAsyncResult         *result,
                                                 GError              **error);
 
 G_END_DECLS

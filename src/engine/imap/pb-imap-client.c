@@ -1013,6 +1013,15 @@ pb_imap_client_qresync_enabled (PbImapClient *self)
   return self->qresync;
 }
 
+/* UTF8=ACCEPT is enabled (RFC 6855): quoted strings may carry UTF-8, and SEARCH must not
+ * name a CHARSET. */
+gboolean
+pb_imap_client_utf8_enabled (PbImapClient *self)
+{
+  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
+  return self->utf8;
+}
+
 gboolean
 pb_imap_client_condstore_enabled (PbImapClient *self)
 {

@@ -66,6 +66,7 @@ gboolean      pb_imap_client_enable           (PbImapClient        *self,
                                                GCancellable        *cancellable,
                                                GError             **error);
 gboolean      pb_imap_client_qresync_enabled  (PbImapClient        *self);
+gboolean      pb_imap_client_utf8_enabled     (PbImapClient        *self);
 gboolean      pb_imap_client_condstore_enabled (PbImapClient       *self);
 gboolean      pb_imap_client_select           (PbImapClient        *self,
                                                const char          *mailbox,

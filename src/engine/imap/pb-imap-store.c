@@ -8,6 +8,7 @@
 #include "pb-connection.h"
 #include "pb-imap-client.h"
 #include "pb-imap-store.h"
+#include "pb-imap-search.h"
 #include "pb-imap-sync.h"
 
 /*
@@ -614,6 +615,73 @@ pb_imap_store_append_finish (PbRemoteStore  *store,
   return TRUE;
 }
 
+typedef struct {
+  PbStore *store;
+  char    *query;
+  guint    limit;
+} SearchData;
+
+static void
+search_data_free (SearchData *data)
+{
+  g_object_unref (data->store);
+  g_free (data->query);
+  g_free (data);
+}
+
+static void
+search_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  PbImapStore *self = source_object;
+  SearchData *data = task_data;
+  g_autoptr(PbImapClient) client = NULL;
+  GPtrArray *results = NULL;
+  GError *error = NULL;
+
+  client = open_session (self, cancellable, &error);
+  if (client != NULL && pb_imap_client_enable (client, cancellable, &error))
+    results = pb_imap_search_server (client, data->store, self->account, data->query,
+                                     data->limit, cancellable, &error);
+  if (client != NULL)
+    pb_imap_client_logout (client, cancellable);
+  if (results == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, results, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+pb_imap_store_search_async (PbRemoteStore       *store,
+                            PbStore             *local,
+                            const char          *query,
+                            guint                limit,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (store, cancellable, callback, user_data);
+  SearchData *data = g_new0 (SearchData, 1);
+
+  data->store = g_object_ref (local);
+  data->query = g_strdup (query);
+  data->limit = limit;
+  g_task_set_source_tag (task, pb_imap_store_search_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) search_data_free);
+  g_task_run_in_thread (task, search_thread);
+}
+
+static GPtrArray *
+pb_imap_store_search_finish (PbRemoteStore  *store,
+                             GAsyncResult   *result,
+                             GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, store), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 /* Messages the server received more than @days days ago are kept as headers only; 0 keeps
  * every body offline (the default). */
 void
@@ -627,6 +695,8 @@ pb_imap_store_set_offline_days (PbImapStore *self,
 static void
 remote_store_iface_init (PbRemoteStoreInterface *iface)
 {
+  iface->search_async = pb_imap_store_search_async;
+  iface->search_finish = pb_imap_store_search_finish;
   iface->fetch_body_async = pb_imap_store_fetch_body_async;
   iface->fetch_body_finish = pb_imap_store_fetch_body_finish;
   iface->watch_async = pb_imap_store_watch_async;

@@ -704,7 +704,35 @@ malformed:
   return FALSE;
 }
 
-/* The UIDs from @first up; with ESEARCH (RFC 4731) as compact ranges. */
+/**
+ * pb_imap_sync_uid_search:
+ * @criteria: search keys for "UID SEARCH", already quoted
+ * @exists: the selected folder's message count, which caps the answer
+ *
+ * Runs UID SEARCH in the selected folder; with ESEARCH (RFC 4731) the UIDs come as compact
+ * ranges. Returns the matching UIDs in the server's order.
+ */
+GArray *
+pb_imap_sync_uid_search (PbImapClient  *client,
+                         const char    *criteria,
+                         guint32        exists,
+                         GCancellable  *cancellable,
+                         GError       **error)
+{
+  g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autofree char *command = NULL;
+  SearchData data = { uids, exists + 1 };
+
+  command = g_strdup_printf ("UID SEARCH %s%s",
+                             pb_imap_client_has_capability (client, "ESEARCH")
+                             ? "RETURN (ALL) " : "",
+                             criteria);
+  if (!pb_imap_client_command (client, command, search_cb, &data, cancellable, error))
+    return NULL;
+  return g_steal_pointer (&uids);
+}
+
+/* The UIDs from @first up. */
 static GArray *
 search_uids (PbImapClient  *client,
              guint32        first,
@@ -712,17 +740,9 @@ search_uids (PbImapClient  *client,
              GCancellable  *cancellable,
              GError       **error)
 {
-  g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
-  g_autofree char *command = NULL;
-  SearchData data = { uids, exists + 1 };
+  g_autofree char *criteria = g_strdup_printf ("UID %u:*", MAX (first, 1));
 
-  if (pb_imap_client_has_capability (client, "ESEARCH"))
-    command = g_strdup_printf ("UID SEARCH RETURN (ALL) UID %u:*", MAX (first, 1));
-  else
-    command = g_strdup_printf ("UID SEARCH UID %u:*", MAX (first, 1));
-  if (!pb_imap_client_command (client, command, search_cb, &data, cancellable, error))
-    return NULL;
-  return g_steal_pointer (&uids);
+  return pb_imap_sync_uid_search (client, criteria, exists, cancellable, error);
 }
 
 /* The UIDs of messages the server received within the last @days days. */
@@ -735,19 +755,17 @@ search_recent (PbImapClient  *client,
 {
   static const char *months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-  g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr(GArray) uids = NULL;
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autoptr(GDateTime) since = g_date_time_add_days (now, -(gint) MIN (days, 36500));
-  g_autofree char *command = NULL;
-  SearchData data = { uids, exists + 1 };
+  g_autofree char *criteria = NULL;
   GHashTable *set;
 
-  command = g_strdup_printf ("UID SEARCH %sSINCE %d-%s-%d",
-                             pb_imap_client_has_capability (client, "ESEARCH") ? "RETURN (ALL) " : "",
-                             g_date_time_get_day_of_month (since),
-                             months[g_date_time_get_month (since) - 1],
-                             g_date_time_get_year (since));
-  if (!pb_imap_client_command (client, command, search_cb, &data, cancellable, error))
+  criteria = g_strdup_printf ("SINCE %d-%s-%d", g_date_time_get_day_of_month (since),
+                              months[g_date_time_get_month (since) - 1],
+                              g_date_time_get_year (since));
+  uids = pb_imap_sync_uid_search (client, criteria, exists, cancellable, error);
+  if (uids == NULL)
     return NULL;
   set = g_hash_table_new (NULL, NULL);
   for (guint i = 0; i < uids->len; i++)

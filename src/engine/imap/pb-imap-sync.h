@@ -52,6 +52,11 @@ gboolean pb_imap_sync_fetch_body   (PbImapClient        *client,
                                     guint32              uid,
                                     GCancellable        *cancellable,
                                     GError             **error);
+GArray  *pb_imap_sync_uid_search   (PbImapClient        *client,
+                                    const char          *criteria,
+                                    guint32              exists,
+                                    GCancellable        *cancellable,
+                                    GError             **error);
 gboolean pb_imap_parse_flags       (PbImapValue         *list,
                                     PbMessageFlags      *out_flags,
                                     char               **out_keywords);

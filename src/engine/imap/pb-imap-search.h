@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "pb-imap-client.h"
+#include "pb-store.h"
+
+G_BEGIN_DECLS
+
+GPtrArray *pb_imap_search_server (PbImapClient  *client,
+                                  PbStore       *store,
+                                  const char    *account,
+                                  const char    *query,
+                                  guint          limit,
+                                  GCancellable  *cancellable,
+                                  GError       **error);
+
+G_END_DECLS
