@@ -9,6 +9,8 @@
 #include <glib/gstdio.h>
 #include <gmime/gmime.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pb-connection.h"
@@ -42,6 +44,11 @@ struct _PbOutbox
   gboolean          busy;      /* one entry is being sent or copied */
   gboolean          idle;
   GSource          *timer;
+  /* flock() on .lock: only the process holding it sends, so the app and postbote-cli never
+   * send the same entry. */
+  int               lock_fd;
+  gboolean          locked;
+  gboolean          reloading;
 };
 
 G_DEFINE_FINAL_TYPE (PbOutbox, pb_outbox, G_TYPE_OBJECT)
@@ -64,6 +71,7 @@ enum {
 static guint signals[N_SIGNALS];
 
 static void process_next (PbOutbox *self);
+static void start_reload (PbOutbox *self);
 
 typedef struct {
   GTask          *task;
@@ -616,12 +624,27 @@ process_next (PbOutbox *self)
 {
   gint64 now = now_seconds (), earliest = G_MAXINT64;
 
-  if (!self->running || self->busy)
+  if (!self->running || self->busy || self->reloading)
     return;
   if (self->timer != NULL)
     {
       g_source_destroy (self->timer);
       g_clear_pointer (&self->timer, g_source_unref);
+    }
+  if (!self->locked)
+    {
+      /* Another process sends from this outbox. Once it lets go, read the disk again (it
+       * changed there) before sending anything; until then look every few seconds. */
+      if (self->lock_fd >= 0 && flock (self->lock_fd, LOCK_EX | LOCK_NB) == 0)
+        {
+          self->locked = TRUE;
+          start_reload (self);
+          return;
+        }
+      self->timer = g_timeout_source_new_seconds (3);
+      g_source_set_callback (self->timer, timer_cb, self, NULL);
+      g_source_attach (self->timer, self->context);
+      return;
     }
   for (guint i = 0; i < self->entries->len; i++)
     {
@@ -833,6 +856,21 @@ pb_outbox_queue_finish (PbOutbox      *self,
 
 /* ---- Loading ----------------------------------------------------------------------------- */
 
+typedef struct {
+  char     *directory;
+  int       lock_fd;
+  gboolean  locked;
+} LoadData;
+
+static void
+load_data_free (LoadData *data)
+{
+  if (data->lock_fd >= 0)
+    close (data->lock_fd);
+  g_free (data->directory);
+  g_free (data);
+}
+
 static int
 compare_entries (gconstpointer a,
                  gconstpointer b)
@@ -847,7 +885,8 @@ load_thread (GTask        *task,
              gpointer      task_data,
              GCancellable *cancellable)
 {
-  const char *directory = task_data;
+  LoadData *data = task_data;
+  const char *directory = data->directory;
   g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func (
     (GDestroyNotify) pb_outbox_entry_unref);
   g_autoptr(GError) error = NULL;
@@ -862,6 +901,13 @@ load_thread (GTask        *task,
                                g_strerror (saved));
       return;
     }
+  if (data->lock_fd < 0 && !data->locked)
+    {
+      g_autofree char *lock = g_build_filename (directory, ".lock", NULL);
+      data->lock_fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    }
+  if (data->lock_fd >= 0 && !data->locked)
+    data->locked = flock (data->lock_fd, LOCK_EX | LOCK_NB) == 0;
   dir = g_dir_open (directory, 0, &error);
   if (dir == NULL)
     {
@@ -883,7 +929,13 @@ load_thread (GTask        *task,
       if (g_str_has_prefix (name, ".tmp-") || g_str_has_prefix (name, ".done-")
           || (!g_file_test (state, G_FILE_TEST_EXISTS) && name[0] != '.'))
         {
-          pb_outbox_delete_tree (path);
+          GStatBuf st;
+
+          /* Another process may be writing a new entry right now (queueing needs no lock):
+           * only leftovers older than an hour are removed. */
+          if (data->locked && g_stat (path, &st) == 0
+              && st.st_mtime < g_get_real_time () / G_USEC_PER_SEC - 3600)
+            pb_outbox_delete_tree (path);
           continue;
         }
       if (name[0] == '.' || !g_file_test (eml, G_FILE_TEST_EXISTS))
@@ -900,7 +952,8 @@ load_thread (GTask        *task,
         if (e->state != PB_OUTBOX_STATE_SENT && g_file_test (marker, G_FILE_TEST_EXISTS))
           e->state = PB_OUTBOX_STATE_SENDING;
       }
-      if (e->state == PB_OUTBOX_STATE_SENDING)
+      /* Without the lock, SENDING may be another process at work: shown, never touched. */
+      if (e->state == PB_OUTBOX_STATE_SENDING && data->locked)
         {
           g_autoptr(GError) uncertain = g_error_new_literal (
             PB_SMTP_ERROR, PB_SMTP_ERROR_OUTCOME_UNKNOWN,
@@ -917,6 +970,97 @@ load_thread (GTask        *task,
   g_task_return_pointer (task, g_steal_pointer (&entries), (GDestroyNotify) g_ptr_array_unref);
 }
 
+static void
+apply_load (PbOutbox  *self,
+            LoadData  *data,
+            GPtrArray *entries)
+{
+  g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) pb_outbox_entry_unref);
+
+  if (self->lock_fd < 0)
+    self->lock_fd = data->lock_fd;
+  else if (data->lock_fd != self->lock_fd && data->lock_fd >= 0)
+    close (data->lock_fd);
+  data->lock_fd = -1;
+  self->locked = self->locked || data->locked;
+
+  /* A reload after another process let go of the outbox: what it finished is gone from the
+   * disk, what it changed has a new state there. */
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      PbOutboxEntry *e = g_ptr_array_index (self->entries, i);
+      gboolean found = FALSE;
+
+      for (guint j = 0; j < entries->len && !found; j++)
+        found = g_str_equal (e->id, ((PbOutboxEntry *) g_ptr_array_index (entries, j))->id);
+      if (!found)
+        g_ptr_array_add (gone, pb_outbox_entry_ref (e));
+    }
+  for (guint i = 0; i < gone->len; i++)
+    {
+      PbOutboxEntry *e = g_ptr_array_index (gone, i);
+      guint index;
+
+      if (find_entry (self, e->id, &index) != NULL)
+        g_ptr_array_remove_index (self->entries, index);
+      e->state = PB_OUTBOX_STATE_DONE;
+      emit_changed (self, e);
+    }
+  for (guint i = 0; i < entries->len; i++)
+    {
+      PbOutboxEntry *e = g_ptr_array_index (entries, i);
+      guint index;
+
+      if (find_entry (self, e->id, &index) != NULL)
+        g_ptr_array_remove_index (self->entries, index);
+      g_ptr_array_add (self->entries, pb_outbox_entry_ref (e));
+      emit_changed (self, e);
+    }
+  g_ptr_array_sort (self->entries, compare_entries);
+}
+
+static void
+reload_done_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  PbOutbox *self = PB_OUTBOX (source);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) entries = g_task_propagate_pointer (G_TASK (result), &error);
+
+  self->reloading = FALSE;
+  if (entries == NULL)
+    g_warning ("Outbox: %s", error->message);
+  else
+    apply_load (self, g_task_get_task_data (G_TASK (result)), entries);
+  process_next (self);
+}
+
+static LoadData *
+load_data_new (PbOutbox *self)
+{
+  LoadData *data = g_new0 (LoadData, 1);
+
+  data->directory = g_strdup (self->directory);
+  data->lock_fd = -1;
+  return data;
+}
+
+/* Reads the disk again now that this process holds the lock (self->lock_fd). */
+static void
+start_reload (PbOutbox *self)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, reload_done_cb, NULL);
+  LoadData *data = load_data_new (self);
+
+  data->locked = TRUE;
+  self->reloading = TRUE;
+  g_task_set_source_tag (task, start_reload);
+  g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
+  run_on_disk (self, task, load_thread);
+}
+
 void
 pb_outbox_load_async (PbOutbox            *self,
                       GCancellable        *cancellable,
@@ -929,7 +1073,7 @@ pb_outbox_load_async (PbOutbox            *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, pb_outbox_load_async);
-  g_task_set_task_data (task, g_strdup (self->directory), g_free);
+  g_task_set_task_data (task, load_data_new (self), (GDestroyNotify) load_data_free);
   run_on_disk (self, task, load_thread);
 }
 
@@ -945,16 +1089,7 @@ pb_outbox_load_finish (PbOutbox      *self,
   entries = g_task_propagate_pointer (G_TASK (result), error);
   if (entries == NULL)
     return FALSE;
-  for (guint i = 0; i < entries->len; i++)
-    {
-      PbOutboxEntry *e = g_ptr_array_index (entries, i);
-
-      if (find_entry (self, e->id, NULL) != NULL)
-        continue;
-      g_ptr_array_add (self->entries, pb_outbox_entry_ref (e));
-      emit_changed (self, e);
-    }
-  g_ptr_array_sort (self->entries, compare_entries);
+  apply_load (self, g_task_get_task_data (G_TASK (result)), entries);
   process_next (self);
   return TRUE;
 }
@@ -1046,6 +1181,13 @@ pb_outbox_lookup (PbOutbox   *self,
   g_return_val_if_fail (PB_IS_OUTBOX (self), NULL);
   e = find_entry (self, id, NULL);
   return e ? pb_outbox_entry_copy (e) : NULL;
+}
+
+gboolean
+pb_outbox_has_lock (PbOutbox *self)
+{
+  g_return_val_if_fail (PB_IS_OUTBOX (self), FALSE);
+  return self->locked;
 }
 
 gboolean
@@ -1179,6 +1321,8 @@ pb_outbox_finalize (GObject *object)
   g_thread_pool_free (self->disk, FALSE, TRUE);
   g_thread_pool_free (self->queue, FALSE, TRUE);
   g_ptr_array_unref (self->entries);
+  if (self->lock_fd >= 0)
+    close (self->lock_fd);
   g_main_context_unref (self->context);
   g_free (self->directory);
 
@@ -1217,6 +1361,7 @@ pb_outbox_init (PbOutbox *self)
   self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) pb_outbox_entry_unref);
   self->delay = 5;
   self->idle = TRUE;
+  self->lock_fd = -1;
   self->context = g_main_context_ref_thread_default ();
   self->disk = g_thread_pool_new (disk_job_run, NULL, 1, FALSE, NULL);
   self->queue = g_thread_pool_new (disk_job_run, NULL, 1, FALSE, NULL);
