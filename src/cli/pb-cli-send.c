@@ -173,6 +173,10 @@ open_outbox (gboolean   with_store,
       close_outbox (g_steal_pointer (&outbox));
       return NULL;
     }
+  if (!pb_outbox_has_lock (outbox))
+    fprintf (stderr, "%s\n",
+             _("postbote-cli: another Postbote process is sending from the outbox; waiting "
+               "until it stops (Ctrl+C leaves the messages queued)"));
   return g_steal_pointer (&outbox);
 }
 

@@ -151,7 +151,25 @@ else
   ok "the trace hides the password"
 fi
 
+# Only one process sends from an outbox: while another holds its lock, send waits.
+profile locked
+add_account locked "$imaps" "smtps://alice@127.0.0.1:$PB_SMTPS_PORT"
+mkdir -p "$XDG_DATA_HOME/postbote/outbox"
+flock "$XDG_DATA_HOME/postbote/outbox/.lock" sleep 3 &
+holder=$!
+sleep 0.3
+write_message "$work/lock.eml" locked-1 "locked"
+t_start=$(date +%s)
+run send locked "$work/lock.eml"
+t_end=$(date +%s)
+wait "$holder"
+expect "send waits for the other process and then exits 0" "$rc" 0 "$err"
+if grep -q 'another Postbote process' <<<"$err"; then ok "saying so"; else not_ok "no notice while waiting" "$err"; fi
+if [ $((t_end - t_start)) -ge 2 ]; then ok "it did wait for the lock"; else not_ok "it did not wait ($((t_end - t_start)) s)"; fi
+expect "and the message arrived once" "$(in_folder bob INBOX locked-1)" 1
+
 # Bad input: clear errors, nothing queued.
+profile starttls
 printf 'Subject: nobody\n\nno recipients\n' >"$work/norcpt.eml"
 run send starttls "$work/norcpt.eml"
 expect "a message without recipients exits 1" "$rc" 1

@@ -825,6 +825,36 @@ test_client_auth (void)
   server_free (server);
 }
 
+static void
+test_client_oauthbearer (void)
+{
+  static const char *const script[] = {
+    "S:220 scripted",
+    "C:EHLO ",
+    "S:250-scripted\n250 AUTH PLAIN XOAUTH2 OAUTHBEARER",
+    /* A token prefers OAUTHBEARER even though PLAIN comes first. */
+    "C:AUTH OAUTHBEARER ",
+    "S:235 2.7.0 ok",
+    "CLOSE",
+    NULL
+  };
+  Server *server = server_start (script);
+  g_autoptr(PbSmtpClient) client = client_for (server, "smtp+insecure");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *want = NULL;
+  g_autofree char *encoded = NULL;
+
+  g_assert_true (pb_smtp_client_connect (client, NULL, &error));
+  g_assert_true (pb_smtp_client_authenticate (client, PB_SMTP_AUTH_OAUTH, "tok", NULL, &error));
+  g_assert_no_error (error);
+  server_finish (server);
+  want = g_strdup_printf ("n,a=alice,\001host=127.0.0.1\001port=%u\001auth=Bearer tok\001\001",
+                          server->port);
+  encoded = g_base64_encode ((const guchar *) want, strlen (want));
+  g_assert_nonnull (strstr (server->received->str, encoded));
+  server_free (server);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -849,5 +879,6 @@ main (int    argc,
   g_test_add_func ("/smtp/client/no-starttls", test_client_no_starttls);
   g_test_add_func ("/smtp/client/starttls-injection", test_client_starttls_injection);
   g_test_add_func ("/smtp/client/auth", test_client_auth);
+  g_test_add_func ("/smtp/client/oauthbearer", test_client_oauthbearer);
   return g_test_run ();
 }

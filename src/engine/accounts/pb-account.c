@@ -27,6 +27,7 @@ struct _PbAccount
   PbCredentials *credentials;
   PbRemoteStore *remote_store;
   PbTransport   *transport;
+  gboolean       outgoing_oauth;
 };
 
 G_DEFINE_FINAL_TYPE (PbAccount, pb_account, G_TYPE_OBJECT)
@@ -388,8 +389,38 @@ pb_account_get_transport (PbAccount *self)
 
   if (self->transport == NULL && self->outgoing != NULL
       && pb_service_get_protocol (self->outgoing) == PB_PROTOCOL_SMTP)
-    self->transport = pb_smtp_transport_new (self->outgoing, pb_account_get_credentials (self));
+    {
+      self->transport = pb_smtp_transport_new (self->outgoing,
+                                               pb_account_get_credentials (self));
+      pb_smtp_transport_set_auth (PB_SMTP_TRANSPORT (self->transport),
+                                  self->outgoing_oauth ? PB_SMTP_AUTH_OAUTH
+                                                       : PB_SMTP_AUTH_PASSWORD);
+    }
   return self->transport;
+}
+
+/**
+ * pb_account_set_outgoing_oauth:
+ * @oauth: %TRUE when the account's secret (typically printed by its password command) is an
+ *   OAuth 2 access token: SMTP then logs in with OAUTHBEARER or XOAUTH2, whichever the server
+ *   offers, instead of PLAIN or LOGIN
+ */
+void
+pb_account_set_outgoing_oauth (PbAccount *self,
+                               gboolean   oauth)
+{
+  g_return_if_fail (PB_IS_ACCOUNT (self));
+  self->outgoing_oauth = !!oauth;
+  if (self->transport != NULL)
+    pb_smtp_transport_set_auth (PB_SMTP_TRANSPORT (self->transport),
+                                oauth ? PB_SMTP_AUTH_OAUTH : PB_SMTP_AUTH_PASSWORD);
+}
+
+gboolean
+pb_account_get_outgoing_oauth (PbAccount *self)
+{
+  g_return_val_if_fail (PB_IS_ACCOUNT (self), FALSE);
+  return self->outgoing_oauth;
 }
 
 /* Names appear in paths under $XDG_DATA_HOME/postbote and on the command line, so they are

@@ -9,499 +9,20 @@
 #include <glib/gstdio.h>
 #include <gmime/gmime.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pb-connection.h"
 #include "pb-fault.h"
 #include "pb-message-summary.h"
 #include "pb-outbox.h"
+#include "pb-outbox-private.h"
 #include "pb-smtp-client.h"
 #include "pb-util-private.h"
 
-#define STATE_GROUP "Entry"
-#define MAX_MESSAGE_SIZE ((gsize) 256 * 1024 * 1024)
 
 G_DEFINE_QUARK (pb-outbox-error-quark, pb_outbox_error)
-
-/* ---- Entries --------------------------------------------------------------------------- */
-
-struct _PbOutboxEntry
-{
-  gatomicrefcount  ref_count;
-  char            *id;
-  char            *account;
-  PbOutboxState    state;
-  char            *from;
-  char           **recipients;
-  char            *subject;
-  gint64           queued_time;
-  guint            attempts;
-  gint64           next_attempt;
-  char            *error;
-  GQuark           error_domain;
-  int              error_code;
-  gboolean         no_sent_copy;
-};
-
-G_DEFINE_BOXED_TYPE (PbOutboxEntry, pb_outbox_entry, pb_outbox_entry_ref, pb_outbox_entry_unref)
-
-static PbOutboxEntry *
-entry_new (void)
-{
-  PbOutboxEntry *entry = g_new0 (PbOutboxEntry, 1);
-
-  g_atomic_ref_count_init (&entry->ref_count);
-  return entry;
-}
-
-PbOutboxEntry *
-pb_outbox_entry_ref (PbOutboxEntry *entry)
-{
-  g_return_val_if_fail (entry != NULL, NULL);
-  g_atomic_ref_count_inc (&entry->ref_count);
-  return entry;
-}
-
-void
-pb_outbox_entry_unref (PbOutboxEntry *entry)
-{
-  g_return_if_fail (entry != NULL);
-  if (!g_atomic_ref_count_dec (&entry->ref_count))
-    return;
-  g_free (entry->id);
-  g_free (entry->account);
-  g_free (entry->from);
-  g_strfreev (entry->recipients);
-  g_free (entry->subject);
-  g_free (entry->error);
-  g_free (entry);
-}
-
-static PbOutboxEntry *
-entry_copy (const PbOutboxEntry *e)
-{
-  PbOutboxEntry *copy = entry_new ();
-
-  copy->id = g_strdup (e->id);
-  copy->account = g_strdup (e->account);
-  copy->state = e->state;
-  copy->from = g_strdup (e->from);
-  copy->recipients = g_strdupv (e->recipients);
-  copy->subject = g_strdup (e->subject);
-  copy->queued_time = e->queued_time;
-  copy->attempts = e->attempts;
-  copy->next_attempt = e->next_attempt;
-  copy->error = g_strdup (e->error);
-  copy->error_domain = e->error_domain;
-  copy->error_code = e->error_code;
-  copy->no_sent_copy = e->no_sent_copy;
-  return copy;
-}
-
-const char *pb_outbox_entry_get_id (PbOutboxEntry *e) { return e->id; }
-const char *pb_outbox_entry_get_account (PbOutboxEntry *e) { return e->account; }
-PbOutboxState pb_outbox_entry_get_state (PbOutboxEntry *e) { return e->state; }
-const char * const *pb_outbox_entry_get_recipients (PbOutboxEntry *e)
-{
-  return (const char * const *) e->recipients;
-}
-const char *pb_outbox_entry_get_subject (PbOutboxEntry *e) { return e->subject; }
-gint64 pb_outbox_entry_get_queued_time (PbOutboxEntry *e) { return e->queued_time; }
-guint pb_outbox_entry_get_attempts (PbOutboxEntry *e) { return e->attempts; }
-gint64 pb_outbox_entry_get_next_attempt (PbOutboxEntry *e) { return e->next_attempt; }
-const char *pb_outbox_entry_get_error (PbOutboxEntry *e) { return e->error; }
-GQuark pb_outbox_entry_get_error_domain (PbOutboxEntry *e) { return e->error_domain; }
-int pb_outbox_entry_get_error_code (PbOutboxEntry *e) { return e->error_code; }
-
-static const char *state_names[] = {
-  "waiting", "queued", "sending", "sent", "uncertain", "failed", "done",
-};
-
-const char *
-pb_outbox_state_to_string (PbOutboxState state)
-{
-  g_return_val_if_fail (state <= PB_OUTBOX_STATE_DONE, NULL);
-  return state_names[state];
-}
-
-const char *
-pb_outbox_state_describe (PbOutboxState state)
-{
-  switch (state)
-    {
-    case PB_OUTBOX_STATE_WAITING: return _("Waiting (can be undone)");
-    case PB_OUTBOX_STATE_QUEUED: return _("Queued");
-    case PB_OUTBOX_STATE_SENDING: return _("Sending");
-    case PB_OUTBOX_STATE_SENT: return _("Sent, copying to the Sent folder");
-    case PB_OUTBOX_STATE_UNCERTAIN:
-      return _("May have been sent — check the Sent folder or ask the recipient");
-    case PB_OUTBOX_STATE_FAILED: return _("Not sent");
-    case PB_OUTBOX_STATE_DONE: return _("Sent");
-    default: g_return_val_if_reached (NULL);
-    }
-}
-
-static gboolean
-state_from_string (const char    *s,
-                   PbOutboxState *out)
-{
-  for (guint i = 0; s != NULL && i < G_N_ELEMENTS (state_names); i++)
-    if (g_str_equal (s, state_names[i]))
-      {
-        *out = i;
-        return TRUE;
-      }
-  return FALSE;
-}
-
-/* ---- Disk (runs on the outbox's single disk thread, so operations never overlap) -------- */
-
-static gboolean
-fsync_path (const char  *path,
-            gboolean     directory,
-            GError     **error)
-{
-  int fd = open (path, (directory ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
-  int saved;
-
-  if (fd < 0 || fsync (fd) != 0)
-    {
-      saved = errno;
-      if (fd >= 0)
-        close (fd);
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   _("Could not write %s to disk: %s"), path, g_strerror (saved));
-      return FALSE;
-    }
-  close (fd);
-  return TRUE;
-}
-
-static char *
-state_to_data (const PbOutboxEntry *e,
-               gsize               *length)
-{
-  g_autoptr(GKeyFile) key_file = g_key_file_new ();
-
-  g_key_file_set_string (key_file, STATE_GROUP, "account", e->account);
-  g_key_file_set_string (key_file, STATE_GROUP, "state", state_names[e->state]);
-  g_key_file_set_string (key_file, STATE_GROUP, "from", e->from);
-  g_key_file_set_string_list (key_file, STATE_GROUP, "recipients",
-                              (const char * const *) e->recipients,
-                              g_strv_length (e->recipients));
-  g_key_file_set_string (key_file, STATE_GROUP, "subject", e->subject ? e->subject : "");
-  g_key_file_set_int64 (key_file, STATE_GROUP, "queued", e->queued_time);
-  g_key_file_set_uint64 (key_file, STATE_GROUP, "attempts", e->attempts);
-  g_key_file_set_int64 (key_file, STATE_GROUP, "next-attempt", e->next_attempt);
-  if (e->no_sent_copy)
-    g_key_file_set_boolean (key_file, STATE_GROUP, "sent-copy", FALSE);
-  if (e->error != NULL)
-    {
-      g_key_file_set_string (key_file, STATE_GROUP, "error", e->error);
-      g_key_file_set_string (key_file, STATE_GROUP, "error-domain",
-                             g_quark_to_string (e->error_domain));
-      g_key_file_set_integer (key_file, STATE_GROUP, "error-code", e->error_code);
-    }
-  return g_key_file_to_data (key_file, length, NULL);
-}
-
-/* Replaces the state file atomically (write, fsync, rename, fsync the directory). */
-static gboolean
-write_state (const char           *entry_dir,
-             const PbOutboxEntry  *e,
-             GError              **error)
-{
-  g_autofree char *path = g_build_filename (entry_dir, "state", NULL);
-  g_autofree char *data = NULL;
-  gsize length;
-
-  data = state_to_data (e, &length);
-  if (!g_file_set_contents_full (path, data, length, G_FILE_SET_CONTENTS_CONSISTENT
-                                 | G_FILE_SET_CONTENTS_DURABLE, 0600, error))
-    return FALSE;
-  /* Leaving SENDING: the marker goes after the new state is written, so a crash in between
-   * reads as "uncertain", never as "queued". */
-  if (e->state != PB_OUTBOX_STATE_SENDING)
-    {
-      g_autofree char *marker = g_build_filename (entry_dir, "sending", NULL);
-      if (g_unlink (marker) != 0 && errno != ENOENT)
-        {
-          int saved = errno;
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                       _("Could not write %s to disk: %s"), marker, g_strerror (saved));
-          return FALSE;
-        }
-    }
-  return fsync_path (entry_dir, TRUE, error);
-}
-
-/* Records SENDING with an empty marker file rather than a rewrite of the state: one flush on
- * the path of every message instead of two. Any entry with the marker (and not yet SENT) was
- * possibly being sent. */
-static gboolean
-write_sending_marker (const char  *entry_dir,
-                      GError     **error)
-{
-  g_autofree char *marker = g_build_filename (entry_dir, "sending", NULL);
-  int fd = open (marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  int saved;
-
-  if (fd < 0 || fsync (fd) != 0)
-    {
-      saved = errno;
-      if (fd >= 0)
-        close (fd);
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   _("Could not write %s to disk: %s"), marker, g_strerror (saved));
-      return FALSE;
-    }
-  close (fd);
-  return fsync_path (entry_dir, TRUE, error);
-}
-
-static PbOutboxEntry *
-read_state (const char  *entry_dir,
-            const char  *id,
-            GError     **error)
-{
-  g_autofree char *path = g_build_filename (entry_dir, "state", NULL);
-  g_autoptr(GKeyFile) key_file = g_key_file_new ();
-  g_autoptr(PbOutboxEntry) e = entry_new ();
-  g_autofree char *state = NULL;
-  g_autofree char *domain = NULL;
-
-  if (!g_key_file_load_from_file (key_file, path, G_KEY_FILE_NONE, error))
-    return NULL;
-  e->id = g_strdup (id);
-  e->account = g_key_file_get_string (key_file, STATE_GROUP, "account", NULL);
-  state = g_key_file_get_string (key_file, STATE_GROUP, "state", NULL);
-  e->from = g_key_file_get_string (key_file, STATE_GROUP, "from", NULL);
-  e->recipients = g_key_file_get_string_list (key_file, STATE_GROUP, "recipients", NULL, NULL);
-  e->subject = g_key_file_get_string (key_file, STATE_GROUP, "subject", NULL);
-  e->queued_time = g_key_file_get_int64 (key_file, STATE_GROUP, "queued", NULL);
-  e->attempts = g_key_file_get_uint64 (key_file, STATE_GROUP, "attempts", NULL);
-  e->next_attempt = g_key_file_get_int64 (key_file, STATE_GROUP, "next-attempt", NULL);
-  e->error = g_key_file_get_string (key_file, STATE_GROUP, "error", NULL);
-  e->no_sent_copy = g_key_file_has_key (key_file, STATE_GROUP, "sent-copy", NULL)
-                    && !g_key_file_get_boolean (key_file, STATE_GROUP, "sent-copy", NULL);
-  domain = g_key_file_get_string (key_file, STATE_GROUP, "error-domain", NULL);
-  e->error_domain = domain ? g_quark_from_string (domain) : 0;
-  e->error_code = g_key_file_get_integer (key_file, STATE_GROUP, "error-code", NULL);
-  if (e->account == NULL || e->from == NULL || e->recipients == NULL || e->recipients[0] == NULL
-      || !state_from_string (state, &e->state) || e->state == PB_OUTBOX_STATE_DONE)
-    {
-      g_set_error (error, PB_OUTBOX_ERROR, PB_OUTBOX_ERROR_FAILED,
-                   _("The outbox entry %s is damaged"), id);
-      return NULL;
-    }
-  if (e->subject == NULL)
-    e->subject = g_strdup ("");
-  return g_steal_pointer (&e);
-}
-
-/* Deletes a directory's files and the directory, without flushing: used once the entry is
- * no longer an entry (renamed to .done-… or never renamed from .tmp-…). */
-static void
-delete_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *file = g_build_filename (path, name, NULL);
-      g_unlink (file);
-    }
-  g_rmdir (path);
-}
-
-/* Removes an entry: one atomic rename to .done-ID, made durable with one flush of the outbox
- * directory (that rename is the record that the entry is finished), then the files go
- * without further flushes; a leftover .done-… directory is deleted at the next load. */
-static gboolean
-remove_entry_dir (const char  *entry_dir,
-                  GError     **error)
-{
-  g_autofree char *parent = g_path_get_dirname (entry_dir);
-  g_autofree char *base = g_path_get_basename (entry_dir);
-  g_autofree char *done = g_strdup_printf ("%s/.done-%s", parent, base);
-
-  if (g_rename (entry_dir, done) != 0)
-    {
-      int saved = errno;
-      if (saved == ENOENT)
-        return TRUE;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   _("Could not remove %s: %s"), entry_dir, g_strerror (saved));
-      return FALSE;
-    }
-  if (!fsync_path (parent, TRUE, error))
-    return FALSE;
-  delete_tree (done);
-  return TRUE;
-}
-
-/* ---- Preparing a message for the queue --------------------------------------------------- */
-
-static void
-add_addresses (GPtrArray           *out,
-               GHashTable          *seen,
-               InternetAddressList *list)
-{
-  for (int i = 0; list != NULL && i < internet_address_list_length (list); i++)
-    {
-      InternetAddress *address = internet_address_list_get_address (list, i);
-
-      if (INTERNET_ADDRESS_IS_GROUP (address))
-        add_addresses (out, seen,
-                       internet_address_group_get_members (INTERNET_ADDRESS_GROUP (address)));
-      else if (INTERNET_ADDRESS_IS_MAILBOX (address))
-        {
-          const char *addr = internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (address));
-          g_autofree char *key = NULL;
-
-          if (addr == NULL || *addr == '\0')
-            continue;
-          key = g_utf8_casefold (addr, -1);
-          if (g_hash_table_add (seen, g_steal_pointer (&key)))
-            g_ptr_array_add (out, g_strdup (addr));
-        }
-    }
-}
-
-static char *
-rfc5322_date (void)
-{
-  static const char *days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
-  static const char *months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
-                                  "Sep", "Oct", "Nov", "Dec" };
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-  gint64 offset = g_date_time_get_utc_offset (now) / G_TIME_SPAN_MINUTE;
-
-  /* Day and month names are English whatever the locale (RFC 5322 3.3). */
-  return g_strdup_printf ("%s, %d %s %d %02d:%02d:%02d %c%02d%02d",
-                          days[g_date_time_get_day_of_week (now) - 1],
-                          g_date_time_get_day_of_month (now),
-                          months[g_date_time_get_month (now) - 1], g_date_time_get_year (now),
-                          g_date_time_get_hour (now), g_date_time_get_minute (now),
-                          g_date_time_get_second (now), offset < 0 ? '-' : '+',
-                          (int) (ABS (offset) / 60), (int) (ABS (offset) % 60));
-}
-
-/* The bytes to send: CRLF, without Bcc, with Date and Message-ID. Also finds the envelope
- * recipients (To, Cc, Bcc) and the subject. */
-static GBytes *
-prepare_message (GBytes       *raw,
-                 const char   *from,
-                 char       ***recipients_out,
-                 char        **subject_out,
-                 GError      **error)
-{
-  g_autoptr(GBytes) normal = pb_smtp_prepare_data (raw, FALSE, NULL);
-  gsize length;
-  const char *data = g_bytes_get_data (normal, &length);
-  const char *body, *end = data + length;
-  g_autoptr(GString) out = g_string_sized_new (length + 128);
-  g_autoptr(GPtrArray) recipients = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  GMimeStream *stream;
-  GMimeParser *parser;
-  GMimeMessage *message;
-  gboolean skipping = FALSE, in_address = FALSE;
-  const char *p;
-
-  if (g_bytes_get_size (raw) > MAX_MESSAGE_SIZE || length == 0)
-    {
-      g_set_error_literal (error, PB_OUTBOX_ERROR, PB_OUTBOX_ERROR_INVALID,
-                           length == 0 ? _("The message is empty")
-                                       : _("The message is too large"));
-      return NULL;
-    }
-
-  stream = g_mime_stream_mem_new_with_buffer (data, length);
-  parser = g_mime_parser_new_with_stream (stream);
-  message = g_mime_parser_construct_message (parser, NULL);
-  g_object_unref (parser);
-  g_object_unref (stream);
-  if (message == NULL)
-    {
-      g_set_error_literal (error, PB_OUTBOX_ERROR, PB_OUTBOX_ERROR_INVALID,
-                           _("The message has no readable header"));
-      return NULL;
-    }
-  add_addresses (recipients, seen, g_mime_message_get_addresses (message, GMIME_ADDRESS_TYPE_TO));
-  add_addresses (recipients, seen, g_mime_message_get_addresses (message, GMIME_ADDRESS_TYPE_CC));
-  add_addresses (recipients, seen,
-                 g_mime_message_get_addresses (message, GMIME_ADDRESS_TYPE_BCC));
-  *subject_out = g_strdup (g_mime_message_get_subject (message)
-                           ? g_mime_message_get_subject (message) : "");
-  if (g_mime_object_get_header (GMIME_OBJECT (message), "Date") == NULL)
-    {
-      g_autofree char *date = rfc5322_date ();
-      g_string_append_printf (out, "Date: %s\r\n", date);
-    }
-  if (g_mime_object_get_header (GMIME_OBJECT (message), "Message-ID") == NULL)
-    {
-      g_autofree char *uuid = g_uuid_string_random ();
-      const char *at = strrchr (from, '@');
-      g_string_append_printf (out, "Message-ID: <%s@%s>\r\n", uuid,
-                              at && at[1] ? at + 1 : "postbote.invalid");
-    }
-  g_object_unref (message);
-
-  for (guint i = 0; i < recipients->len; i++)
-    if (!pb_smtp_address_is_valid (g_ptr_array_index (recipients, i), NULL))
-      {
-        g_autofree char *shown = g_strescape (g_ptr_array_index (recipients, i), NULL);
-        g_set_error (error, PB_OUTBOX_ERROR, PB_OUTBOX_ERROR_INVALID,
-                     _("The recipient address is not valid: “%s”"), shown);
-        return NULL;
-      }
-  if (recipients->len == 0)
-    {
-      g_set_error_literal (error, PB_OUTBOX_ERROR, PB_OUTBOX_ERROR_INVALID,
-                           _("The message has no recipients (To, Cc or Bcc)"));
-      return NULL;
-    }
-
-  /* Copy the header without Bcc (and its continuation lines), then the body as it is. */
-  body = end;
-  for (p = data; p < end;)
-    {
-      const char *eol = memchr (p, '\n', end - p);
-      const char *next = eol ? eol + 1 : end;
-
-      if (next - p <= 2 && (*p == '\r' || *p == '\n'))
-        {
-          body = p;
-          break;
-        }
-      if (*p != ' ' && *p != '\t')
-        {
-          skipping = g_ascii_strncasecmp (p, "Bcc:", 4) == 0;
-          in_address = skipping || g_ascii_strncasecmp (p, "To:", 3) == 0
-                       || g_ascii_strncasecmp (p, "Cc:", 3) == 0;
-        }
-      /* GMime skips what it cannot parse in an address field, so "a@b<NUL>c" would quietly
-       * become "a@b": refuse control characters there instead of guessing. */
-      for (const char *q = p; in_address && q < next; q++)
-        if ((guchar) *q < 0x20 && *q != '\t' && *q != '\r' && *q != '\n')
-          {
-            g_set_error_literal (error, PB_OUTBOX_ERROR, PB_OUTBOX_ERROR_INVALID,
-                                 _("An address header (To, Cc or Bcc) contains a control "
-                                   "character"));
-            return NULL;
-          }
-      if (!skipping)
-        g_string_append_len (out, p, next - p);
-      p = next;
-    }
-  g_string_append_len (out, body, end - body);
-
-  g_ptr_array_add (recipients, NULL);
-  *recipients_out = (char **) g_ptr_array_steal (recipients, NULL);
-  return g_string_free_to_bytes (g_steal_pointer (&out));
-}
 
 /* ---- The outbox -------------------------------------------------------------------------- */
 
@@ -523,6 +44,11 @@ struct _PbOutbox
   gboolean          busy;      /* one entry is being sent or copied */
   gboolean          idle;
   GSource          *timer;
+  /* flock() on .lock: only the process holding it sends, so the app and postbote-cli never
+   * send the same entry. */
+  int               lock_fd;
+  gboolean          locked;
+  gboolean          reloading;
 };
 
 G_DEFINE_FINAL_TYPE (PbOutbox, pb_outbox, G_TYPE_OBJECT)
@@ -545,6 +71,7 @@ enum {
 static guint signals[N_SIGNALS];
 
 static void process_next (PbOutbox *self);
+static void start_reload (PbOutbox *self);
 
 typedef struct {
   GTask          *task;
@@ -640,7 +167,7 @@ static void
 emit_changed (PbOutbox      *self,
               PbOutboxEntry *e)
 {
-  g_autoptr(PbOutboxEntry) snapshot = entry_copy (e);
+  g_autoptr(PbOutboxEntry) snapshot = pb_outbox_entry_copy (e);
 
   g_signal_emit (self, signals[SIGNAL_ENTRY_CHANGED], 0, snapshot);
   update_idle (self);
@@ -706,7 +233,7 @@ disk_task_new (PbOutbox            *self,
   DiskData *data = g_new0 (DiskData, 1);
 
   data->dir = entry_dir (self, e->id);
-  data->entry = entry_copy (e);
+  data->entry = pb_outbox_entry_copy (e);
   g_task_set_source_tag (task, source_tag);
   g_task_set_task_data (task, data, (GDestroyNotify) disk_data_free);
   return task;
@@ -721,7 +248,7 @@ write_state_thread (GTask        *task,
   DiskData *data = task_data;
   GError *error = NULL;
 
-  if (!write_state (data->dir, data->entry, &error))
+  if (!pb_outbox_write_state (data->dir, data->entry, &error))
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
@@ -756,7 +283,7 @@ remove_thread (GTask        *task,
   DiskData *data = task_data;
   GError *error = NULL;
 
-  if (!remove_entry_dir (data->dir, &error))
+  if (!pb_outbox_remove_entry_dir (data->dir, &error))
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
@@ -964,7 +491,7 @@ start_send_thread (GTask        *task,
   char *contents;
   gsize length;
 
-  if (!write_sending_marker (data->dir, &error)
+  if (!pb_outbox_write_sending_marker (data->dir, &error)
       || !g_file_get_contents (path, &contents, &length, &error))
     {
       g_task_return_error (task, error);
@@ -1097,12 +624,27 @@ process_next (PbOutbox *self)
 {
   gint64 now = now_seconds (), earliest = G_MAXINT64;
 
-  if (!self->running || self->busy)
+  if (!self->running || self->busy || self->reloading)
     return;
   if (self->timer != NULL)
     {
       g_source_destroy (self->timer);
       g_clear_pointer (&self->timer, g_source_unref);
+    }
+  if (!self->locked)
+    {
+      /* Another process sends from this outbox. Once it lets go, read the disk again (it
+       * changed there) before sending anything; until then look every few seconds. */
+      if (self->lock_fd >= 0 && flock (self->lock_fd, LOCK_EX | LOCK_NB) == 0)
+        {
+          self->locked = TRUE;
+          start_reload (self);
+          return;
+        }
+      self->timer = g_timeout_source_new_seconds (3);
+      g_source_set_callback (self->timer, timer_cb, self, NULL);
+      g_source_attach (self->timer, self->context);
+      return;
     }
   for (guint i = 0; i < self->entries->len; i++)
     {
@@ -1173,14 +715,14 @@ queue_thread (GTask        *task,
               GCancellable *cancellable)
 {
   QueueData *data = task_data;
-  g_autoptr(PbOutboxEntry) e = entry_new ();
+  g_autoptr(PbOutboxEntry) e = pb_outbox_entry_new ();
   g_autoptr(GBytes) message = NULL;
   g_autofree char *tmp = NULL;
   g_autofree char *final = NULL;
   g_autofree char *eml = NULL;
   GError *error = NULL;
 
-  message = prepare_message (data->raw, data->from, &e->recipients, &e->subject, &error);
+  message = pb_outbox_prepare_message (data->raw, data->from, &e->recipients, &e->subject, &error);
   if (message == NULL)
     {
       g_task_return_error (task, error);
@@ -1208,22 +750,22 @@ queue_thread (GTask        *task,
                                g_strerror (saved));
       return;
     }
-  if (!write_file_durably (eml, message, &error) || !write_state (tmp, e, &error))
+  if (!write_file_durably (eml, message, &error) || !pb_outbox_write_state (tmp, e, &error))
     {
-      delete_tree (tmp);
+      pb_outbox_delete_tree (tmp);
       g_task_return_error (task, error);
       return;
     }
   if (g_rename (tmp, final) != 0)
     {
       int saved = errno;
-      delete_tree (tmp);
+      pb_outbox_delete_tree (tmp);
       g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (saved),
                                _("Could not create the outbox entry %s: %s"), final,
                                g_strerror (saved));
       return;
     }
-  if (!fsync_path (data->directory, TRUE, &error))
+  if (!pb_outbox_fsync_path (data->directory, TRUE, &error))
     {
       g_task_return_error (task, error);
       return;
@@ -1314,6 +856,21 @@ pb_outbox_queue_finish (PbOutbox      *self,
 
 /* ---- Loading ----------------------------------------------------------------------------- */
 
+typedef struct {
+  char     *directory;
+  int       lock_fd;
+  gboolean  locked;
+} LoadData;
+
+static void
+load_data_free (LoadData *data)
+{
+  if (data->lock_fd >= 0)
+    close (data->lock_fd);
+  g_free (data->directory);
+  g_free (data);
+}
+
 static int
 compare_entries (gconstpointer a,
                  gconstpointer b)
@@ -1328,7 +885,8 @@ load_thread (GTask        *task,
              gpointer      task_data,
              GCancellable *cancellable)
 {
-  const char *directory = task_data;
+  LoadData *data = task_data;
+  const char *directory = data->directory;
   g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func (
     (GDestroyNotify) pb_outbox_entry_unref);
   g_autoptr(GError) error = NULL;
@@ -1343,6 +901,13 @@ load_thread (GTask        *task,
                                g_strerror (saved));
       return;
     }
+  if (data->lock_fd < 0 && !data->locked)
+    {
+      g_autofree char *lock = g_build_filename (directory, ".lock", NULL);
+      data->lock_fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    }
+  if (data->lock_fd >= 0 && !data->locked)
+    data->locked = flock (data->lock_fd, LOCK_EX | LOCK_NB) == 0;
   dir = g_dir_open (directory, 0, &error);
   if (dir == NULL)
     {
@@ -1364,12 +929,18 @@ load_thread (GTask        *task,
       if (g_str_has_prefix (name, ".tmp-") || g_str_has_prefix (name, ".done-")
           || (!g_file_test (state, G_FILE_TEST_EXISTS) && name[0] != '.'))
         {
-          delete_tree (path);
+          GStatBuf st;
+
+          /* Another process may be writing a new entry right now (queueing needs no lock):
+           * only leftovers older than an hour are removed. */
+          if (data->locked && g_stat (path, &st) == 0
+              && st.st_mtime < g_get_real_time () / G_USEC_PER_SEC - 3600)
+            pb_outbox_delete_tree (path);
           continue;
         }
       if (name[0] == '.' || !g_file_test (eml, G_FILE_TEST_EXISTS))
         continue;
-      e = read_state (path, name, &local_error);
+      e = pb_outbox_read_state (path, name, &local_error);
       if (e == NULL)
         {
           /* Left on disk for the user; never sent blindly. */
@@ -1381,7 +952,8 @@ load_thread (GTask        *task,
         if (e->state != PB_OUTBOX_STATE_SENT && g_file_test (marker, G_FILE_TEST_EXISTS))
           e->state = PB_OUTBOX_STATE_SENDING;
       }
-      if (e->state == PB_OUTBOX_STATE_SENDING)
+      /* Without the lock, SENDING may be another process at work: shown, never touched. */
+      if (e->state == PB_OUTBOX_STATE_SENDING && data->locked)
         {
           g_autoptr(GError) uncertain = g_error_new_literal (
             PB_SMTP_ERROR, PB_SMTP_ERROR_OUTCOME_UNKNOWN,
@@ -1389,13 +961,104 @@ load_thread (GTask        *task,
 
           e->state = PB_OUTBOX_STATE_UNCERTAIN;
           set_error (e, uncertain);
-          if (!write_state (path, e, &local_error))
+          if (!pb_outbox_write_state (path, e, &local_error))
             g_warning ("Outbox: %s", local_error->message);
         }
       g_ptr_array_add (entries, e);
     }
   g_ptr_array_sort (entries, compare_entries);
   g_task_return_pointer (task, g_steal_pointer (&entries), (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+apply_load (PbOutbox  *self,
+            LoadData  *data,
+            GPtrArray *entries)
+{
+  g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) pb_outbox_entry_unref);
+
+  if (self->lock_fd < 0)
+    self->lock_fd = data->lock_fd;
+  else if (data->lock_fd != self->lock_fd && data->lock_fd >= 0)
+    close (data->lock_fd);
+  data->lock_fd = -1;
+  self->locked = self->locked || data->locked;
+
+  /* A reload after another process let go of the outbox: what it finished is gone from the
+   * disk, what it changed has a new state there. */
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      PbOutboxEntry *e = g_ptr_array_index (self->entries, i);
+      gboolean found = FALSE;
+
+      for (guint j = 0; j < entries->len && !found; j++)
+        found = g_str_equal (e->id, ((PbOutboxEntry *) g_ptr_array_index (entries, j))->id);
+      if (!found)
+        g_ptr_array_add (gone, pb_outbox_entry_ref (e));
+    }
+  for (guint i = 0; i < gone->len; i++)
+    {
+      PbOutboxEntry *e = g_ptr_array_index (gone, i);
+      guint index;
+
+      if (find_entry (self, e->id, &index) != NULL)
+        g_ptr_array_remove_index (self->entries, index);
+      e->state = PB_OUTBOX_STATE_DONE;
+      emit_changed (self, e);
+    }
+  for (guint i = 0; i < entries->len; i++)
+    {
+      PbOutboxEntry *e = g_ptr_array_index (entries, i);
+      guint index;
+
+      if (find_entry (self, e->id, &index) != NULL)
+        g_ptr_array_remove_index (self->entries, index);
+      g_ptr_array_add (self->entries, pb_outbox_entry_ref (e));
+      emit_changed (self, e);
+    }
+  g_ptr_array_sort (self->entries, compare_entries);
+}
+
+static void
+reload_done_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  PbOutbox *self = PB_OUTBOX (source);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) entries = g_task_propagate_pointer (G_TASK (result), &error);
+
+  self->reloading = FALSE;
+  if (entries == NULL)
+    g_warning ("Outbox: %s", error->message);
+  else
+    apply_load (self, g_task_get_task_data (G_TASK (result)), entries);
+  process_next (self);
+}
+
+static LoadData *
+load_data_new (PbOutbox *self)
+{
+  LoadData *data = g_new0 (LoadData, 1);
+
+  data->directory = g_strdup (self->directory);
+  data->lock_fd = -1;
+  return data;
+}
+
+/* Reads the disk again now that this process holds the lock (self->lock_fd). */
+static void
+start_reload (PbOutbox *self)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, reload_done_cb, NULL);
+  LoadData *data = load_data_new (self);
+
+  data->locked = TRUE;
+  self->reloading = TRUE;
+  g_task_set_source_tag (task, start_reload);
+  g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
+  run_on_disk (self, task, load_thread);
 }
 
 void
@@ -1410,7 +1073,7 @@ pb_outbox_load_async (PbOutbox            *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, pb_outbox_load_async);
-  g_task_set_task_data (task, g_strdup (self->directory), g_free);
+  g_task_set_task_data (task, load_data_new (self), (GDestroyNotify) load_data_free);
   run_on_disk (self, task, load_thread);
 }
 
@@ -1426,16 +1089,7 @@ pb_outbox_load_finish (PbOutbox      *self,
   entries = g_task_propagate_pointer (G_TASK (result), error);
   if (entries == NULL)
     return FALSE;
-  for (guint i = 0; i < entries->len; i++)
-    {
-      PbOutboxEntry *e = g_ptr_array_index (entries, i);
-
-      if (find_entry (self, e->id, NULL) != NULL)
-        continue;
-      g_ptr_array_add (self->entries, pb_outbox_entry_ref (e));
-      emit_changed (self, e);
-    }
-  g_ptr_array_sort (self->entries, compare_entries);
+  apply_load (self, g_task_get_task_data (G_TASK (result)), entries);
   process_next (self);
   return TRUE;
 }
@@ -1514,7 +1168,7 @@ pb_outbox_list (PbOutbox *self)
 
   g_return_val_if_fail (PB_IS_OUTBOX (self), list);
   for (guint i = 0; i < self->entries->len; i++)
-    g_ptr_array_add (list, entry_copy (g_ptr_array_index (self->entries, i)));
+    g_ptr_array_add (list, pb_outbox_entry_copy (g_ptr_array_index (self->entries, i)));
   return list;
 }
 
@@ -1526,7 +1180,14 @@ pb_outbox_lookup (PbOutbox   *self,
 
   g_return_val_if_fail (PB_IS_OUTBOX (self), NULL);
   e = find_entry (self, id, NULL);
-  return e ? entry_copy (e) : NULL;
+  return e ? pb_outbox_entry_copy (e) : NULL;
+}
+
+gboolean
+pb_outbox_has_lock (PbOutbox *self)
+{
+  g_return_val_if_fail (PB_IS_OUTBOX (self), FALSE);
+  return self->locked;
 }
 
 gboolean
@@ -1660,6 +1321,8 @@ pb_outbox_finalize (GObject *object)
   g_thread_pool_free (self->disk, FALSE, TRUE);
   g_thread_pool_free (self->queue, FALSE, TRUE);
   g_ptr_array_unref (self->entries);
+  if (self->lock_fd >= 0)
+    close (self->lock_fd);
   g_main_context_unref (self->context);
   g_free (self->directory);
 
@@ -1698,6 +1361,7 @@ pb_outbox_init (PbOutbox *self)
   self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) pb_outbox_entry_unref);
   self->delay = 5;
   self->idle = TRUE;
+  self->lock_fd = -1;
   self->context = g_main_context_ref_thread_default ();
   self->disk = g_thread_pool_new (disk_job_run, NULL, 1, FALSE, NULL);
   self->queue = g_thread_pool_new (disk_job_run, NULL, 1, FALSE, NULL);

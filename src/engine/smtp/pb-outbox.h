@@ -204,7 +204,8 @@ gboolean       pb_outbox_cancel          (PbOutbox             *self,
 
 /* Sends a QUEUED (skipping the backoff), WAITING (skipping the delay), FAILED or UNCERTAIN
  * entry again, now (once the outbox is started). For UNCERTAIN this is the user's explicit
- * decision to risk a duplicate. */
+ * decision to risk a duplicate. For SENT only the copy to Sent is tried again, never the
+ * sending. Fails with PB_OUTBOX_ERROR_BUSY while the entry is SENDING. */
 gboolean       pb_outbox_retry           (PbOutbox             *self,
                                           const char           *id,
                                           GError              **error);
@@ -214,6 +215,10 @@ GPtrArray     *pb_outbox_list            (PbOutbox             *self);
 /* (nullable) (transfer full): the entry, or NULL. */
 PbOutboxEntry *pb_outbox_lookup          (PbOutbox             *self,
                                           const char           *id);
+/* Only one process sends from an outbox directory at a time (a lock file): FALSE while
+ * another one (the app, postbote-cli) holds it; this outbox then queues and lists, and starts
+ * sending once the other lets go. */
+gboolean       pb_outbox_has_lock        (PbOutbox             *self);
 /* TRUE when nothing is waiting, queued, sending or sent-but-not-copied: every entry is done,
  * failed or uncertain. Property "idle"; postbote-cli waits for it. */
 gboolean       pb_outbox_is_idle         (PbOutbox             *self);

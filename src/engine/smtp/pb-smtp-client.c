@@ -587,20 +587,20 @@ write_payload (PbSmtpClient  *self,
 
   if (!chunking)
     {
-      /* Everything but the final ".\r\n", then the dot on its own: that write is the point
-       * after which the message may be delivered. */
+      /* In pieces of WRITE_CHUNK; the last one carries the final ".\r\n", so a small message
+       * is one write. Once that write starts the message may be delivered. */
       g_assert (length >= 3);
-      while (offset < length - 3)
+      while (offset < length)
         {
-          gsize n = MIN (WRITE_CHUNK, length - 3 - offset);
+          gsize n = MIN (WRITE_CHUNK, length - offset);
 
+          pb_fault_point ("smtp-during-data");
           if (!write_data (self, data + offset, n, offset == 0 ? trace : "", cancellable,
                            error))
             return FALSE;
           offset += n;
-          pb_fault_point ("smtp-during-data");
         }
-      return write_data (self, ".\r\n", 3, "", cancellable, error);
+      return TRUE;
     }
 
   do
