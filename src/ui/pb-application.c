@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "pb-application.h"
+#include "pb-sync-monitor.h"
 #include "pb-window.h"
 
 struct _PbApplication
@@ -16,9 +17,27 @@ struct _PbApplication
   PbAccountManager *account_manager;
   /* Why the account list could not be read, shown in the first window. */
   GError           *load_error;
+
+  /* The local mail store, opened on a worker thread at startup, and the background sync of
+   * every account into it. */
+  PbStore          *store;
+  PbSyncMonitor    *sync_monitor;
+  GCancellable     *cancellable;
+  GSettings        *settings;
+  /* The application holds itself while it runs in the background with no window. */
+  gboolean          held;
 };
 
 G_DEFINE_FINAL_TYPE (PbApplication, pb_application, ADW_TYPE_APPLICATION)
+
+enum {
+  PROP_0,
+  PROP_STORE,
+  PROP_SYNC_MONITOR,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 /**
  * pb_application_init_i18n:
@@ -66,6 +85,114 @@ pb_application_get_account_manager (PbApplication *self)
   g_return_val_if_fail (PB_IS_APPLICATION (self), NULL);
 
   return self->account_manager;
+}
+
+/**
+ * pb_application_get_store:
+ *
+ * Returns: (transfer none) (nullable): the mail store, once it is open
+ */
+PbStore *
+pb_application_get_store (PbApplication *self)
+{
+  g_return_val_if_fail (PB_IS_APPLICATION (self), NULL);
+
+  return self->store;
+}
+
+/**
+ * pb_application_get_sync_monitor:
+ *
+ * Returns: (transfer none) (nullable): the background sync of the application's accounts,
+ *   once the store is open
+ */
+PbSyncMonitor *
+pb_application_get_sync_monitor (PbApplication *self)
+{
+  g_return_val_if_fail (PB_IS_APPLICATION (self), NULL);
+
+  return self->sync_monitor;
+}
+
+/**
+ * pb_application_window_closing:
+ *
+ * Called by a main window that closes. When the user chose to keep syncing in the background,
+ * the application holds itself, so that the last window closing does not end it.
+ */
+void
+pb_application_window_closing (PbApplication *self)
+{
+  g_return_if_fail (PB_IS_APPLICATION (self));
+
+  if (!self->held && self->settings != NULL
+      && g_settings_get_boolean (self->settings, "run-in-background"))
+    {
+      self->held = TRUE;
+      g_application_hold (G_APPLICATION (self));
+    }
+}
+
+static void
+new_mail_cb (PbApplication          *self,
+             const char             *account,
+             const PbMessageSummary *summary)
+{
+  g_autoptr (GNotification) notification = NULL;
+  g_autofree char *id = g_strdup_printf ("new-mail-%s", account);
+  const char *sender = summary->from_name != NULL && *summary->from_name != '\0'
+                       ? summary->from_name : summary->from_addr;
+
+  /* Notification titles and bodies are plain text, never markup. */
+  notification = g_notification_new (sender != NULL ? sender : _("New message"));
+  g_notification_set_body (notification, summary->subject != NULL ? summary->subject : "");
+  g_notification_set_default_action (notification, "app.activate");
+  g_application_send_notification (G_APPLICATION (self), id, notification);
+}
+
+static void
+open_store_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  g_autofree char *dir = pb_default_data_dir ();
+  GError *error = NULL;
+  PbStore *store = pb_store_open (dir, &error);
+
+  if (store != NULL)
+    g_task_return_pointer (task, store, g_object_unref);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+open_store_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  PbApplication *self = PB_APPLICATION (source);
+  g_autoptr (GError) error = NULL;
+  PbStore *store = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (store == NULL)
+    {
+      GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      g_warning ("Could not open the mail store: %s", error->message);
+      if (PB_IS_WINDOW (window))
+        pb_window_show_error (PB_WINDOW (window), error->message);
+      return;
+    }
+
+  self->store = store;
+  self->sync_monitor = pb_sync_monitor_new (self->account_manager, store);
+  g_signal_connect_object (self->sync_monitor, "new-mail", G_CALLBACK (new_mail_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SYNC_MONITOR]);
 }
 
 static PbWindow *
@@ -123,6 +250,14 @@ pb_application_quit_action (GSimpleAction *action,
   PbApplication *self = user_data;
   g_autoptr (GList) windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (self)));
 
+  /* Quitting is quitting, also when the app would otherwise stay in the background. */
+  if (self->held)
+    {
+      self->held = FALSE;
+      g_application_release (G_APPLICATION (self));
+    }
+  g_clear_object (&self->settings);
+
   /* Closing (not destroying) the windows lets each save its size, as on a normal close. */
   for (GList *l = windows; l != NULL; l = l->next)
     gtk_window_close (l->data);
@@ -157,7 +292,16 @@ pb_application_about_action (GSimpleAction *action,
   gtk_window_present (GTK_WINDOW (about));
 }
 
+static void
+pb_application_activate_action (GSimpleAction *action,
+                                GVariant      *parameter,
+                                gpointer       user_data)
+{
+  g_application_activate (G_APPLICATION (user_data));
+}
+
 static const GActionEntry app_actions[] = {
+  { .name = "activate", .activate = pb_application_activate_action },
   { .name = "quit", .activate = pb_application_quit_action },
   { .name = "about", .activate = pb_application_about_action },
 };
@@ -181,6 +325,49 @@ pb_application_startup (GApplication *application)
   self->account_manager = pb_account_manager_new (NULL);
   if (!pb_account_manager_load (self->account_manager, &self->load_error))
     g_warning ("Could not read the account list: %s", self->load_error->message);
+
+  {
+    GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+    g_autoptr (GSettingsSchema) schema = source != NULL
+                                         ? g_settings_schema_source_lookup (source, APP_ID, TRUE)
+                                         : NULL;
+
+    if (schema != NULL)
+      self->settings = g_settings_new_full (schema, NULL, NULL);
+  }
+
+  /* Opening the store reads the disk (and repairs it after a crash): not on this thread. */
+  {
+    g_autoptr (GTask) task = NULL;
+
+    self->cancellable = g_cancellable_new ();
+    task = g_task_new (self, self->cancellable, open_store_cb, NULL);
+    g_task_set_source_tag (task, pb_application_startup);
+    g_task_run_in_thread (task, open_store_thread);
+  }
+}
+
+static void
+pb_application_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  PbApplication *self = PB_APPLICATION (object);
+
+  switch (prop_id)
+    {
+    case PROP_STORE:
+      g_value_set_object (value, self->store);
+      break;
+
+    case PROP_SYNC_MONITOR:
+      g_value_set_object (value, self->sync_monitor);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 static void
@@ -188,6 +375,12 @@ pb_application_dispose (GObject *object)
 {
   PbApplication *self = PB_APPLICATION (object);
 
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->sync_monitor);
+  g_clear_object (&self->store);
+  g_clear_object (&self->settings);
   g_clear_object (&self->account_manager);
   g_clear_error (&self->load_error);
 
@@ -201,6 +394,17 @@ pb_application_class_init (PbApplicationClass *klass)
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
 
   object_class->dispose = pb_application_dispose;
+  object_class->get_property = pb_application_get_property;
+
+  /* PbApplication:store: the mail store, %NULL until it is open. */
+  properties[PROP_STORE] =
+    g_param_spec_object ("store", NULL, NULL, PB_TYPE_STORE,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* PbApplication:sync-monitor: the background sync, %NULL until the store is open. */
+  properties[PROP_SYNC_MONITOR] =
+    g_param_spec_object ("sync-monitor", NULL, NULL, PB_TYPE_SYNC_MONITOR,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   app_class->startup = pb_application_startup;
   app_class->activate = pb_application_activate;

@@ -4,6 +4,8 @@
 #include <adwaita.h>
 
 #include "pb-account-manager.h"
+#include "pb-store.h"
+#include "pb-sync-monitor.h"
 
 G_BEGIN_DECLS
 
@@ -12,6 +14,9 @@ G_DECLARE_FINAL_TYPE (PbApplication, pb_application, PB, APPLICATION, AdwApplica
 
 PbApplication    *pb_application_new                 (void);
 PbAccountManager *pb_application_get_account_manager (PbApplication *self);
+PbStore          *pb_application_get_store           (PbApplication *self);
+PbSyncMonitor    *pb_application_get_sync_monitor    (PbApplication *self);
+void              pb_application_window_closing      (PbApplication *self);
 void              pb_application_init_i18n           (void);
 
 G_END_DECLS
