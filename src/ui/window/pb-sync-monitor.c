@@ -34,6 +34,8 @@ typedef struct {
   guint          soon_id;
   guint          retry_id;
   gboolean       watching;
+  /* The first sync is done: what arrives from now on is new mail. */
+  gboolean       synced_once;
 } Runner;
 
 struct _PbSyncMonitor
@@ -43,7 +45,8 @@ struct _PbSyncMonitor
   PbAccountManager *accounts;
   PbStore          *store;
   GHashTable       *runners;   /* account name -> Runner */
-  /* Messages that arrived after this time are new mail (earlier ones are the first sync). */
+  /* Messages that arrived before this time are never new mail (an account's first sync, or
+   * a resync after an offline spell, brings old mail too). */
   gint64            started;
   GHashTable       *notified;  /* store row ids already reported as new mail */
 };
@@ -203,6 +206,8 @@ progress_main_cb (gpointer data)
   if (runner == NULL)
     return G_SOURCE_REMOVE;
 
+  g_debug ("%s: %s %u/%u%s", progress->account, progress->folder, progress->done,
+           progress->total, runner->synced_once ? "" : " (first sync)");
   if (progress->total >= LONG_SYNC_MESSAGES && progress->done < progress->total)
     {
       runner->done = progress->done;
@@ -212,8 +217,9 @@ progress_main_cb (gpointer data)
     runner->done = runner->total = 0;
   g_signal_emit (self, signals[SIGNAL_PROGRESS_CHANGED], 0);
 
-  /* New mail in the inbox: look at the newest messages once they are stored. */
-  if (progress->total > 0 && progress->done == progress->total
+  /* New mail in the inbox: look at the newest messages stored (those already reported are
+   * remembered, so a sync that reports in chunks does not notify twice). */
+  if (runner->synced_once && progress->total > 0
       && g_ascii_strcasecmp (progress->folder, "INBOX") == 0)
     {
       g_autoptr(GTask) task = g_task_new (self->store, NULL, new_mail_cb, NULL);
@@ -358,15 +364,18 @@ sync_cb (GObject      *source,
 
   ok = pb_remote_store_sync_finish (PB_REMOTE_STORE (source), result, &error);
   runner = call_get_runner (call, monitor);
+  g_debug ("%s: sync finished: %s%s", call->account, ok ? "ok" : error->message,
+           runner == NULL ? " (superseded)" : "");
   if (runner != NULL)
     {
       if (!ok)
         runner_failed (runner, error);
       else
         {
-          runner_set_state (runner, PB_SYNC_STATE_IDLE, NULL);
           Call *watch_call = call_new (runner);
 
+          runner_set_state (runner, PB_SYNC_STATE_IDLE, NULL);
+          runner->synced_once = TRUE;
           runner->watching = TRUE;
           pb_remote_store_watch_async (PB_REMOTE_STORE (source), monitor->store,
                                        progress_cb, watch_call, runner->cancellable,
@@ -652,5 +661,5 @@ pb_sync_monitor_init (PbSyncMonitor *self)
   self->runners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) runner_free);
   self->notified = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  self->started = g_get_real_time () / G_USEC_PER_SEC - 60;
+  self->started = g_get_real_time () / G_USEC_PER_SEC;
 }

@@ -712,6 +712,14 @@ pb_window_ask_password (PbWindow  *self,
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+/* Whether Undo would take something back now. */
+gboolean
+pb_window_get_can_undo (PbWindow *self)
+{
+  g_return_val_if_fail (PB_IS_WINDOW (self), FALSE);
+  return self->undo != NULL;
+}
+
 /* Setup */
 
 static const char * const message_actions[] = {

@@ -19,6 +19,7 @@ void              pb_window_set_sync_monitor    (PbWindow         *self,
                                                  PbSyncMonitor    *monitor);
 void              pb_window_show_error          (PbWindow         *self,
                                                  const char       *message);
+gboolean          pb_window_get_can_undo        (PbWindow         *self);
 GListModel       *pb_window_get_message_model   (PbWindow         *self);
 void              pb_window_set_message_model   (PbWindow         *self,
                                                  GListModel       *model);
