@@ -733,8 +733,16 @@ sync_state_changed_cb (PbFolderList *self,
     {
       Section *section = g_ptr_array_index (self->sections, i);
 
-      if (g_strcmp0 (pb_account_get_name (section->account), account) == 0)
-        section_load (section);
+      if (g_strcmp0 (pb_account_get_name (section->account), account) != 0)
+        continue;
+      /* A section without folders shows at once that a sync is running. */
+      if (section->paths == NULL && self->monitor != NULL
+          && pb_sync_monitor_get_state (self->monitor, account, NULL) == PB_SYNC_STATE_SYNCING)
+        {
+          section_remove_rows (section);
+          section_add_row (section, create_loading_row ());
+        }
+      section_load (section);
     }
 }
 

@@ -694,11 +694,15 @@ pb_window_ask_password (PbWindow  *self,
   GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), heading,
                                               _("The server rejected the password. Enter the "
                                                 "current one; it is kept in the keyring."));
-  GtkWidget *entry = gtk_password_entry_new ();
+  /* A plain entry with hidden text: GtkPasswordEntry of GTK 4.8 warns about an invalid cast
+   * when its window is destroyed. */
+  GtkWidget *entry = gtk_entry_new ();
 
   gtk_widget_set_name (dialog, "password-dialog");
   gtk_widget_set_name (entry, "password-entry");
-  gtk_password_entry_set_show_peek_icon (GTK_PASSWORD_ENTRY (entry), TRUE);
+  gtk_entry_set_visibility (GTK_ENTRY (entry), FALSE);
+  gtk_entry_set_input_purpose (GTK_ENTRY (entry), GTK_INPUT_PURPOSE_PASSWORD);
+  gtk_entry_set_activates_default (GTK_ENTRY (entry), TRUE);
   adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
   adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
                                     "cancel", _("_Cancel"),
