@@ -608,6 +608,8 @@ test_window_folders (void)
   g_assert_cmpstr (adw_window_title_get_title (content_title), ==, "Inbox");
   wait_until (widget_is_mapped, require_widget (GTK_WIDGET (window), "message-scroller"),
               "the message list");
+  /* The README's screenshots: a roomy window with a message open. */
+  gtk_window_set_default_size (GTK_WINDOW (window), 1240, 760);
   open_message (window, "Notes from today's stand-up");
 
   leaflet = require_widget (GTK_WIDGET (window), "leaflet");

@@ -40,6 +40,9 @@ typedef enum {
   PB_READER_STATE_ERROR,
 } PbReaderState;
 
+#define PB_TYPE_READER_STATE (pb_reader_state_get_type ())
+GType pb_reader_state_get_type (void) G_GNUC_CONST;
+
 GtkWidget     *pb_reader_new            (void);
 
 void           pb_reader_show_message   (PbReader    *self,
