@@ -12,6 +12,7 @@
 #include "pb-application.h"
 #include "pb-engine.h"
 #include "pb-folder-row.h"
+#include "pb-message-list.h"
 #include "pb-message-row.h"
 #include "pb-test-server.h"
 #include "pb-window.h"
@@ -603,6 +604,52 @@ test_main_window_actions (void)
   wait_server ("Archive", "UI action archive", NULL, FALSE);
 }
 
+static gboolean
+search_found (gpointer user_data)
+{
+  GListModel *model = message_model ();
+
+  return model != NULL && !PB_IS_MESSAGE_LIST (model) && all_loaded (NULL)
+         && find_message (user_data) >= 0;
+}
+
+static gboolean
+folder_shown (gpointer user_data)
+{
+  return PB_IS_MESSAGE_LIST (message_model ());
+}
+
+static void
+test_main_window_search (void)
+{
+  GtkWidget *bar = require_widget (GTK_WIDGET (window), "search-bar");
+  GtkWidget *entry = require_widget (GTK_WIDGET (window), "search-entry");
+  GListModel *model;
+
+  activate ("mail.search", NULL);
+  g_assert_true (gtk_search_bar_get_search_mode (GTK_SEARCH_BAR (bar)));
+
+  /* A word of a body: the local full-text index answers as the user types. */
+  gtk_editable_set_text (GTK_EDITABLE (entry), "Fahrkarte");
+  wait_until (search_found, "Ihre Fahrkarte: Berlin Hbf → München Hbf", "the search results");
+  model = message_model ();
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr (PbMessageItem) item = g_list_model_get_item (model, i);
+      g_test_message ("found: %s", pb_message_item_get_subject (item));
+    }
+  /* A stale query never overwrites a newer one: type on, then the results are the new ones. */
+  gtk_editable_set_text (GTK_EDITABLE (entry), "markup");
+  gtk_editable_set_text (GTK_EDITABLE (entry), "UI action star");
+  wait_until (search_found, "UI action star", "the second search");
+  g_assert_cmpint (find_message ("Ihre Fahrkarte: Berlin Hbf → München Hbf"), <, 0);
+
+  /* Leaving the search shows the folder again. */
+  gtk_search_bar_set_search_mode (GTK_SEARCH_BAR (bar), FALSE);
+  wait_until (folder_shown, NULL, "the folder after the search");
+  wait_until (message_listed, "UI action star", "the folder's messages");
+}
+
 typedef struct {
   char *from;
   char *subject;
@@ -750,6 +797,7 @@ main (int   argc,
   g_test_add_func ("/ui/main-window/list", test_main_window_list);
   g_test_add_func ("/ui/main-window/screenshots", test_main_window_screenshots);
   g_test_add_func ("/ui/main-window/actions", test_main_window_actions);
+  g_test_add_func ("/ui/main-window/search", test_main_window_search);
   g_test_add_func ("/ui/main-window/new-mail", test_main_window_new_mail);
   g_test_add_func ("/ui/main-window/big-list", test_main_window_big_list);
 
