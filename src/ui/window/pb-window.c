@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <glib/gi18n.h>
 
 #include "pb-application.h"
@@ -731,7 +732,92 @@ pb_window_close_request (GtkWindow *window)
   return parent_class->close_request != NULL ? parent_class->close_request (window) : FALSE;
 }
 
-/* POSTBOTE_BENCH=1: timestamps for tests/bench/ui-scale, on stderr. */
+/* POSTBOTE_BENCH=1: timestamps for tests/bench/ui-scale, on stderr (monotonic µs, the clock
+ * of Python's time.monotonic()). After the first rows the window scrolls the list from top to
+ * bottom in 20 jumps, each waiting until the rows shown are filled from the store, then
+ * searches for $POSTBOTE_BENCH_SEARCH and quits. */
+typedef struct {
+  PbWindow *window;
+  guint     step;
+} BenchState;
+
+static void
+bench_print_rss (const char *stage)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (g_file_get_contents ("/proc/self/status", &status, NULL, NULL)
+      && (line = strstr (status, "VmRSS:")) != NULL)
+    g_printerr ("POSTBOTE_BENCH rss %s %ld\n", stage, strtol (line + 6, NULL, 10));
+}
+
+static gboolean
+bench_rows_loaded (PbWindow *self)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->message_view));
+       child != NULL; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *row = gtk_widget_get_first_child (child);
+
+      if (PB_IS_MESSAGE_ROW (row) && gtk_widget_get_mapped (row)
+          && pb_message_row_get_item (PB_MESSAGE_ROW (row)) != NULL
+          && !pb_message_item_get_loaded (pb_message_row_get_item (PB_MESSAGE_ROW (row))))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+bench_quit_cb (gpointer data)
+{
+  g_application_quit (g_application_get_default ());
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+bench_step_cb (gpointer data)
+{
+  BenchState *state = data;
+  PbWindow *self = state->window;
+  GtkAdjustment *adjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->message_view));
+  const char *query = g_getenv ("POSTBOTE_BENCH_SEARCH");
+  double upper, page;
+
+  if (!bench_rows_loaded (self))
+    return G_SOURCE_CONTINUE;
+
+  if (state->step <= 20)
+    {
+      upper = gtk_adjustment_get_upper (adjustment);
+      page = gtk_adjustment_get_page_size (adjustment);
+      if (state->step == 0)
+        g_printerr ("POSTBOTE_BENCH scroll-start %" G_GINT64_FORMAT "\n", g_get_monotonic_time ());
+      gtk_adjustment_set_value (adjustment, (upper - page) * state->step / 20.0);
+      state->step++;
+      return G_SOURCE_CONTINUE;
+    }
+  if (state->step == 21)
+    {
+      g_printerr ("POSTBOTE_BENCH scroll-done %" G_GINT64_FORMAT "\n", g_get_monotonic_time ());
+      bench_print_rss ("after-scroll");
+      state->step++;
+      if (query != NULL && *query != '\0')
+        {
+          gtk_search_bar_set_search_mode (self->search_bar, TRUE);
+          gtk_editable_set_text (GTK_EDITABLE (self->search_entry), query);
+          return G_SOURCE_CONTINUE;
+        }
+    }
+  if (query != NULL && *query != '\0' && self->search_text != NULL
+      && PB_IS_MESSAGE_LIST (pb_window_get_message_model (self)))
+    return G_SOURCE_CONTINUE;   /* the results are not in yet */
+  bench_print_rss ("end");
+  g_timeout_add (300, bench_quit_cb, NULL);
+  g_free (state);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 bench_frame_cb (GdkFrameClock *clock,
                 PbWindow      *self)
@@ -744,17 +830,19 @@ bench_frame_cb (GdkFrameClock *clock,
     {
       first_frame_done = TRUE;
       g_printerr ("POSTBOTE_BENCH first-frame %" G_GINT64_FORMAT "\n", g_get_monotonic_time ());
+      bench_print_rss ("first-frame");
     }
-  if (!rows_done && model != NULL && g_list_model_get_n_items (model) > 0)
+  if (!rows_done && model != NULL && g_list_model_get_n_items (model) > 0
+      && bench_rows_loaded (self))
     {
-      g_autoptr (PbMessageItem) item = g_list_model_get_item (model, 0);
+      BenchState *state = g_new0 (BenchState, 1);
 
-      if (pb_message_item_get_loaded (item))
-        {
-          rows_done = TRUE;
-          g_printerr ("POSTBOTE_BENCH first-rows %u %" G_GINT64_FORMAT "\n",
-                      g_list_model_get_n_items (model), g_get_monotonic_time ());
-        }
+      rows_done = TRUE;
+      g_printerr ("POSTBOTE_BENCH first-rows %u %" G_GINT64_FORMAT "\n",
+                  g_list_model_get_n_items (model), g_get_monotonic_time ());
+      bench_print_rss ("first-rows");
+      state->window = self;
+      g_timeout_add (10, bench_step_cb, state);
     }
 }
 
