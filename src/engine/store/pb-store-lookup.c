@@ -50,3 +50,30 @@ pb_store_lookup_message_id (PbStore     *self,
   pb_store_read_end (self, db);
   return uid;
 }
+
+/*
+ * The folder a query of @folder_id reads, inside the caller's read transaction: the unified
+ * inbox of a profile with one inbox is that inbox, whose (folder, date) index gives the order
+ * directly; only several inboxes need the merged query.
+ */
+gint64
+pb_store_resolve_folder (PbStoreDb *db,
+                         gint64     folder_id)
+{
+  sqlite3_stmt *stmt;
+  gint64 only = 0;
+  guint n = 0;
+
+  if (folder_id != PB_STORE_FOLDER_INBOXES)
+    return folder_id;
+  stmt = pb_store_db_prepare (db, "SELECT id FROM folders WHERE role = 0 LIMIT 2", NULL);
+  if (stmt == NULL)
+    return folder_id;
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      only = sqlite3_column_int64 (stmt, 0);
+      n++;
+    }
+  sqlite3_reset (stmt);
+  return n == 1 ? only : folder_id;
+}

@@ -1275,6 +1275,7 @@ pb_store_list_messages (PbStore  *self,
   db = pb_store_read_begin (self, error);
   if (db == NULL)
     return NULL;
+  folder_id = pb_store_resolve_folder (db, folder_id);
   stmt = pb_store_db_prepare (db, folder_id == PB_STORE_FOLDER_INBOXES
                                   ? PB_STORE_LIST_INBOXES_SQL : PB_STORE_LIST_MESSAGES_SQL,
                               error);
@@ -1318,6 +1319,7 @@ pb_store_count_messages (PbStore  *self,
   db = pb_store_read_begin (self, error);
   if (db == NULL)
     return FALSE;
+  folder_id = pb_store_resolve_folder (db, folder_id);
   stmt = pb_store_db_prepare (db,
                               folder_id == PB_STORE_FOLDER_INBOXES
                               ? "SELECT (SELECT count(*) FROM messages WHERE "

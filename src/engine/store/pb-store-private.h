@@ -79,6 +79,10 @@ PbStoreDb    *pb_store_read_begin       (PbStore     *self,
 void          pb_store_read_end         (PbStore     *self,
                                          PbStoreDb   *db);
 
+/* The unified inbox's folder when there is only one inbox (pb-store-lookup.c) */
+gint64        pb_store_resolve_folder   (PbStoreDb   *db,
+                                         gint64       folder_id);
+
 /* Body files (pb-store-messages.c) */
 char         *pb_store_body_abs_path    (PbStore     *self,
                                          const char  *body_path);

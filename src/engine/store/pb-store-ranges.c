@@ -115,6 +115,7 @@ pb_store_read_ranges (PbStore       *self,
   db = pb_store_read_begin (self, error);
   if (db == NULL)
     return FALSE;
+  folder_id = pb_store_resolve_folder (db, folder_id);
 
   stmt = pb_store_db_prepare (db, folder_id == PB_STORE_FOLDER_INBOXES
                                   ? "SELECT count(*) FROM messages WHERE "
