@@ -608,9 +608,14 @@ test_window_folders (void)
   g_assert_cmpstr (adw_window_title_get_title (content_title), ==, "Inbox");
   wait_until (widget_is_mapped, require_widget (GTK_WIDGET (window), "message-scroller"),
               "the message list");
-  /* The README's screenshots: a roomy window with a message open. */
-  gtk_window_set_default_size (GTK_WINDOW (window), 1240, 760);
+  /* The README's screenshots: a roomy window with a message open, the pointer out of the way
+   * (a row under it would show its hover colour). */
+  gtk_window_set_default_size (GTK_WINDOW (window), 1180, 740);
+  g_spawn_command_line_sync ("xdotool mousemove 1279 1023", NULL, NULL, NULL, NULL);
   open_message (window, "Notes from today's stand-up");
+  g_test_message ("window mapped %d, %dx%d", gtk_widget_get_mapped (GTK_WIDGET (window)),
+                  gtk_widget_get_width (GTK_WIDGET (window)),
+                  gtk_widget_get_height (GTK_WIDGET (window)));
 
   leaflet = require_widget (GTK_WIDGET (window), "leaflet");
   g_assert_false (adw_leaflet_get_folded (ADW_LEAFLET (leaflet)));
@@ -626,6 +631,17 @@ test_window_folders (void)
   wait_until (leaflet_folded, leaflet, "the leaflet to fold");
   g_assert_true (adw_leaflet_get_visible_child (ADW_LEAFLET (leaflet)) !=
                  require_widget (GTK_WIDGET (window), "sidebar-pane"));
+  {
+    int min_width;
+
+    gtk_widget_measure (require_widget (GTK_WIDGET (window), "reader-pane"),
+                        GTK_ORIENTATION_HORIZONTAL, -1, &min_width, NULL, NULL, NULL);
+    g_test_message ("narrow: window %dx%d, reader needs %d, showing %s",
+                    gtk_widget_get_width (GTK_WIDGET (window)),
+                    gtk_widget_get_height (GTK_WIDGET (window)), min_width,
+                    gtk_widget_get_name (adw_leaflet_get_visible_child (ADW_LEAFLET (leaflet))));
+  }
+  spin_for (300);
   save_screenshot (GTK_WIDGET (window), "window-narrow.png");
   adw_leaflet_navigate (ADW_LEAFLET (leaflet), ADW_NAVIGATION_DIRECTION_BACK);
   wait_until (leaflet_settled, leaflet, "the leaflet to go back");

@@ -5,7 +5,11 @@
 
 #include <glib/gi18n.h>
 
+#include "pb-application.h"
 #include "pb-folder-row.h"
+#ifdef HAVE_PB_COMPOSER
+#include "pb-composer.h"
+#endif
 #include "pb-operations.h"
 #include "pb-window-private.h"
 
@@ -575,6 +579,52 @@ move_action (GtkWidget  *widget,
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+#ifdef HAVE_PB_COMPOSER
+static void
+compose_reply (PbWindow      *self,
+               PbComposeMode  mode)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+  PbMessageItem *item;
+  PbAccount *account;
+  PbFolderInfo *folder;
+  PbComposer *composer;
+
+  if (!PB_IS_APPLICATION (app) || self->monitor == NULL
+      || !selected_message (self, &item, &account, &folder))
+    return;
+  composer = pb_composer_new_reply (PB_APPLICATION (app), account,
+                                    pb_sync_monitor_get_store (self->monitor),
+                                    pb_folder_info_get_path (folder),
+                                    pb_message_item_get_uid (item), mode);
+  gtk_window_present (GTK_WINDOW (composer));
+}
+
+static void
+reply_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  compose_reply (PB_WINDOW (widget), PB_COMPOSE_REPLY);
+}
+
+static void
+reply_all_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  compose_reply (PB_WINDOW (widget), PB_COMPOSE_REPLY_ALL);
+}
+
+static void
+forward_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  compose_reply (PB_WINDOW (widget), PB_COMPOSE_FORWARD);
+}
+#endif
+
 static void
 undo_action (GtkWidget  *widget,
              const char *action_name,
@@ -729,6 +779,9 @@ pb_window_get_can_undo (PbWindow *self)
 static const char * const message_actions[] = {
   "mail.mark-read", "mail.mark-unread", "mail.toggle-star", "mail.delete", "mail.archive",
   "mail.junk", "mail.move", "mail.move-to",
+#ifdef HAVE_PB_COMPOSER
+  "mail.reply", "mail.reply-all", "mail.forward",
+#endif
 };
 
 void
@@ -759,6 +812,12 @@ pb_window_class_init_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "mail.junk", NULL, junk_action);
   gtk_widget_class_install_action (widget_class, "mail.move", NULL, move_action);
   gtk_widget_class_install_action (widget_class, "mail.move-to", "s", move_to_action);
+#ifdef HAVE_PB_COMPOSER
+  /* Reply, Reply to All and Forward open the composer (src/ui/composer). */
+  gtk_widget_class_install_action (widget_class, "mail.reply", NULL, reply_action);
+  gtk_widget_class_install_action (widget_class, "mail.reply-all", NULL, reply_all_action);
+  gtk_widget_class_install_action (widget_class, "mail.forward", NULL, forward_action);
+#endif
   gtk_widget_class_install_action (widget_class, "mail.undo", NULL, undo_action);
   gtk_widget_class_install_action (widget_class, "mail.search", NULL, search_action);
 
@@ -775,6 +834,14 @@ pb_window_class_init_actions (GtkWidgetClass *widget_class)
                                        "mail.junk", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_m, GDK_CONTROL_MASK,
                                        "mail.move", NULL);
+#ifdef HAVE_PB_COMPOSER
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK,
+                                       "mail.reply", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "mail.reply-all", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_l, GDK_CONTROL_MASK,
+                                       "mail.forward", NULL);
+#endif
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK,
                                        "mail.undo", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK,
