@@ -45,8 +45,9 @@ struct _PbSyncMonitor
   PbAccountManager *accounts;
   PbStore          *store;
   GHashTable       *runners;   /* account name -> Runner */
-  /* Messages that arrived before this time are never new mail (an account's first sync, or
-   * a resync after an offline spell, brings old mail too). */
+  /* Messages that arrived before or in this second are never new mail (an account's first
+   * sync, or a resync after an offline spell, brings old mail too; a message moved back into
+   * the inbox by Undo keeps its arrival time). */
   gint64            started;
   GHashTable       *notified;  /* store row ids already reported as new mail */
 };
@@ -185,7 +186,7 @@ new_mail_cb (GObject      *source,
       PbMessageSummary *summary = g_ptr_array_index (page, i);
       gint64 arrived = summary->internaldate != 0 ? summary->internaldate : summary->date;
 
-      if ((summary->flags & PB_MESSAGE_FLAG_SEEN) != 0 || arrived < self->started
+      if ((summary->flags & PB_MESSAGE_FLAG_SEEN) != 0 || arrived <= self->started
           || g_hash_table_contains (self->notified, &summary->id))
         continue;
       g_hash_table_add (self->notified, g_memdup2 (&summary->id, sizeof summary->id));

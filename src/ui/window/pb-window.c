@@ -27,6 +27,9 @@
  */
 
 #define MARK_READ_DELAY_MS 600
+
+/* POSTBOTE_BENCH: how many searches have shown their results. */
+static guint bench_search_results;
 #define SEARCH_LIMIT 500
 
 G_DEFINE_FINAL_TYPE (PbWindow, pb_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -270,33 +273,27 @@ void
 pb_window_set_message_model (PbWindow   *self,
                              GListModel *model)
 {
+  GListModel *old;
+
   g_return_if_fail (PB_IS_WINDOW (self));
 
-  if (self->selection != NULL)
-    {
-      GListModel *old = gtk_single_selection_get_model (self->selection);
+  old = gtk_single_selection_get_model (self->selection);
+  if (old != NULL)
+    g_signal_handlers_disconnect_by_data (old, self);
 
-      g_signal_handlers_disconnect_by_data (self->selection, self);
-      if (old != NULL)
-        g_signal_handlers_disconnect_by_data (old, self);
-    }
-  g_clear_object (&self->selection);
-
+  /* One selection model for the window's life, whose model is swapped: the list view takes
+   * that as an items-changed and keeps its row widgets, which a new model would rebuild
+   * (150 ms for a screenful on a busy machine, on every search). */
+  gtk_single_selection_set_model (self->selection, model);
+  gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
   if (model != NULL)
     {
-      self->selection = gtk_single_selection_new (g_object_ref (model));
-      gtk_single_selection_set_autoselect (self->selection, FALSE);
-      gtk_single_selection_set_can_unselect (self->selection, TRUE);
-      gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
-      g_signal_connect_swapped (self->selection, "selection-changed",
-                                G_CALLBACK (selection_changed_cb), self);
       g_signal_connect_swapped (model, "items-changed", G_CALLBACK (model_items_changed_cb),
                                 self);
       if (PB_IS_MESSAGE_LIST (model))
         g_signal_connect_swapped (model, "notify::loading", G_CALLBACK (model_items_changed_cb),
                                   self);
     }
-  gtk_list_view_set_model (self->message_view, GTK_SELECTION_MODEL (self->selection));
   pb_window_show_item (self, NULL);
   pb_window_update_content_page (self);
 }
@@ -465,9 +462,14 @@ search_cb (GObject      *source,
       g_list_store_splice (store, 0, 0, items->pdata, items->len);
     }
   if (g_getenv ("POSTBOTE_BENCH") != NULL)
-    g_printerr ("POSTBOTE_BENCH search-results %u %" G_GINT64_FORMAT "\n",
-                found != NULL ? found->len : 0, g_get_monotonic_time ());
+    g_printerr ("POSTBOTE_BENCH search-query-done %" G_GINT64_FORMAT "\n", g_get_monotonic_time ());
   pb_window_set_message_model (self, G_LIST_MODEL (store));
+  if (g_getenv ("POSTBOTE_BENCH") != NULL)
+    {
+      g_printerr ("POSTBOTE_BENCH search-results %u %" G_GINT64_FORMAT "\n",
+                  found != NULL ? found->len : 0, g_get_monotonic_time ());
+      bench_search_results++;
+    }
 }
 
 static void
@@ -739,6 +741,7 @@ pb_window_close_request (GtkWindow *window)
 typedef struct {
   PbWindow *window;
   guint     step;
+  guint     searches;
 } BenchState;
 
 static void
@@ -809,9 +812,15 @@ bench_step_cb (gpointer data)
           return G_SOURCE_CONTINUE;
         }
     }
-  if (query != NULL && *query != '\0' && self->search_text != NULL
-      && PB_IS_MESSAGE_LIST (pb_window_get_message_model (self)))
+  if (query != NULL && *query != '\0' && bench_search_results <= state->searches)
     return G_SOURCE_CONTINUE;   /* the results are not in yet */
+  /* Three searches: the first finds cold caches, like notmuch's first run. */
+  if (query != NULL && *query != '\0' && ++state->searches < 3)
+    {
+      gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
+      gtk_editable_set_text (GTK_EDITABLE (self->search_entry), query);
+      return G_SOURCE_CONTINUE;
+    }
   bench_print_rss ("end");
   g_timeout_add (300, bench_quit_cb, NULL);
   g_free (state);
@@ -1033,6 +1042,12 @@ pb_window_init (PbWindow *self)
   g_signal_connect (factory, "unbind", G_CALLBACK (unbind_row_cb), self);
   gtk_list_view_set_factory (self->message_view, factory);
   g_object_unref (factory);
+  self->selection = gtk_single_selection_new (NULL);
+  gtk_single_selection_set_autoselect (self->selection, FALSE);
+  gtk_single_selection_set_can_unselect (self->selection, TRUE);
+  g_signal_connect_swapped (self->selection, "selection-changed",
+                            G_CALLBACK (selection_changed_cb), self);
+  gtk_list_view_set_model (self->message_view, GTK_SELECTION_MODEL (self->selection));
   gtk_list_view_set_single_click_activate (self->message_view, FALSE);
   g_signal_connect_swapped (self->message_view, "activate", G_CALLBACK (list_activate_cb), self);
 
