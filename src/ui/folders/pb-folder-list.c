@@ -561,8 +561,8 @@ section_show (Section   *section,
         GtkWidget *row = g_ptr_array_index (section->rows, i);
 
         if (PB_IS_FOLDER_ROW (row)
-            && g_str_equal (pb_folder_info_get_path (pb_folder_row_get_folder (PB_FOLDER_ROW (row))),
-                            selected_path))
+            && g_str_equal (pb_folder_info_get_path (
+                              pb_folder_row_get_folder (PB_FOLDER_ROW (row))), selected_path))
           gtk_list_box_select_row (self->list_box, GTK_LIST_BOX_ROW (row));
       }
   self->in_rebuild = FALSE;
@@ -816,8 +816,8 @@ pb_folder_list_find_folder (PbFolderList *self,
           GtkWidget *row = g_ptr_array_index (section->rows, j);
 
           if (PB_IS_FOLDER_ROW (row)
-              && g_strcmp0 (pb_folder_info_get_path (pb_folder_row_get_folder (PB_FOLDER_ROW (row))),
-                            path) == 0)
+              && g_strcmp0 (pb_folder_info_get_path (
+                              pb_folder_row_get_folder (PB_FOLDER_ROW (row))), path) == 0)
             return PB_FOLDER_ROW (row);
         }
     }

@@ -391,8 +391,11 @@ pb_window_show_folder (PbWindow *self)
     }
 
   if (folder_id != 0)
-    self->folder_model = G_LIST_MODEL (pb_message_list_new (pb_sync_monitor_get_store (self->monitor),
-                                                            folder_id));
+    {
+      PbStore *store = pb_sync_monitor_get_store (self->monitor);
+
+      self->folder_model = G_LIST_MODEL (pb_message_list_new (store, folder_id));
+    }
   else
     self->folder_model = G_LIST_MODEL (g_list_store_new (PB_TYPE_MESSAGE_ITEM));
   if (self->search_text == NULL)
