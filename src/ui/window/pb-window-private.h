@@ -17,6 +17,10 @@ struct _PbWindow
 
   /* What the message list shows: a folder (PbMessageList) or search results (GListStore). */
   GListModel           *folder_model;
+  /* The folder's list and the search results have a list view each, so that a search never
+   * makes the folder's view drop its 100,000 rows (and back); `selection` is the one shown. */
+  GtkSingleSelection   *folder_selection;
+  GtkSingleSelection   *search_selection;
   GtkSingleSelection   *selection;
   PbAccount            *folder_account;   /* NULL for the unified inbox */
   PbFolderInfo         *folder;
@@ -42,6 +46,7 @@ struct _PbWindow
   AdwWindowTitle       *content_title;
   GtkStack             *content_stack;
   GtkListView          *message_view;
+  GtkListView          *search_view;
   GtkSearchBar         *search_bar;
   GtkSearchEntry       *search_entry;
   GtkStack             *reader_stack;
