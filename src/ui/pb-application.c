@@ -8,6 +8,7 @@
 
 #include "pb-application.h"
 #include "pb-composer.h"
+#include "pb-sync-monitor.h"
 #include "pb-window.h"
 
 struct _PbApplication
@@ -18,16 +19,31 @@ struct _PbApplication
   /* Why the account list could not be read, shown in the first window. */
   GError           *load_error;
 
-  /* The local mail store, opened on a worker thread at start-up (NULL until then), and the
-   * outbox that sends through it. */
+  /* The local mail store, opened on a worker thread at startup, and the background sync of
+   * every account into it. */
   PbStore          *store;
+  PbSyncMonitor    *sync_monitor;
+  /* The outbox every composer queues into, created once the store is open. */
   PbOutbox         *outbox;
   /* mailto: links that arrived before the store was open. */
   GPtrArray        *pending_compose;
   gboolean          store_opening;
+  GCancellable     *cancellable;
+  GSettings        *settings;
+  /* The application holds itself while it runs in the background with no window. */
+  gboolean          held;
 };
 
 G_DEFINE_FINAL_TYPE (PbApplication, pb_application, ADW_TYPE_APPLICATION)
+
+enum {
+  PROP_0,
+  PROP_STORE,
+  PROP_SYNC_MONITOR,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 /**
  * pb_application_init_i18n:
@@ -75,6 +91,210 @@ pb_application_get_account_manager (PbApplication *self)
   g_return_val_if_fail (PB_IS_APPLICATION (self), NULL);
 
   return self->account_manager;
+}
+
+/**
+ * pb_application_get_store:
+ *
+ * Returns: (transfer none) (nullable): the mail store, once it is open
+ */
+PbStore *
+pb_application_get_store (PbApplication *self)
+{
+  g_return_val_if_fail (PB_IS_APPLICATION (self), NULL);
+
+  return self->store;
+}
+
+/**
+ * pb_application_get_sync_monitor:
+ *
+ * Returns: (transfer none) (nullable): the background sync of the application's accounts,
+ *   once the store is open
+ */
+PbSyncMonitor *
+pb_application_get_sync_monitor (PbApplication *self)
+{
+  g_return_val_if_fail (PB_IS_APPLICATION (self), NULL);
+
+  return self->sync_monitor;
+}
+
+/**
+ * pb_application_get_outbox:
+ *
+ * Returns: (transfer none) (nullable): the outbox every composer queues into, or %NULL while
+ *   the store is being opened
+ */
+PbOutbox *
+pb_application_get_outbox (PbApplication *self)
+{
+  g_return_val_if_fail (PB_IS_APPLICATION (self), NULL);
+  return self->outbox;
+}
+
+/**
+ * pb_application_compose:
+ * @mailto: (nullable): a mailto: URI, or %NULL or "" for an empty message
+ *
+ * Opens a composer window (what `app.compose` does).
+ */
+void
+pb_application_compose (PbApplication *self,
+                        const char    *mailto)
+{
+  PbComposer *composer;
+
+  g_return_if_fail (PB_IS_APPLICATION (self));
+
+  /* Without the store there is no outbox to send through: wait for it (a moment at start). */
+  if (self->store_opening)
+    {
+      if (self->pending_compose == NULL)
+        self->pending_compose = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_add (self->pending_compose, g_strdup (mailto != NULL ? mailto : ""));
+      return;
+    }
+  composer = pb_composer_new (self, self->store, mailto);
+  gtk_window_present (GTK_WINDOW (composer));
+}
+
+/**
+ * pb_application_window_closing:
+ *
+ * Called by a main window that closes. When the user chose to keep syncing in the background,
+ * the application holds itself, so that the last window closing does not end it.
+ */
+void
+pb_application_window_closing (PbApplication *self)
+{
+  g_return_if_fail (PB_IS_APPLICATION (self));
+
+  if (!self->held && self->settings != NULL
+      && g_settings_get_boolean (self->settings, "run-in-background"))
+    {
+      self->held = TRUE;
+      g_application_hold (G_APPLICATION (self));
+    }
+}
+
+static void
+new_mail_cb (PbApplication          *self,
+             const char             *account,
+             const PbMessageSummary *summary)
+{
+  g_autoptr (GNotification) notification = NULL;
+  g_autofree char *id = g_strdup_printf ("new-mail-%s", account);
+  const char *sender = summary->from_name != NULL && *summary->from_name != '\0'
+                       ? summary->from_name : summary->from_addr;
+
+  /* Notification titles and bodies are plain text, never markup. */
+  notification = g_notification_new (sender != NULL ? sender : _("New message"));
+  g_notification_set_body (notification, summary->subject != NULL ? summary->subject : "");
+  g_notification_set_default_action (notification, "app.activate");
+  g_application_send_notification (G_APPLICATION (self), id, notification);
+}
+
+static void
+outbox_loaded_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(PbApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!pb_outbox_load_finish (PB_OUTBOX (source), result, &error))
+    g_warning ("Could not read the outbox: %s", error->message);
+  /* Messages left from the last run go out now. */
+  pb_outbox_start (PB_OUTBOX (source));
+}
+
+static void
+open_store_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  g_autofree char *dir = pb_default_data_dir ();
+  GError *error = NULL;
+  PbStore *store = pb_store_open (dir, &error);
+  g_autoptr(GPtrArray) paths = NULL;
+  GPtrArray *drafts;
+
+  if (store == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  /* Drafts left behind by a run that stopped while a message was being written. */
+  drafts = g_ptr_array_new_with_free_func (g_object_unref);
+  paths = pb_draft_list_saved (NULL);
+  for (guint i = 0; i < paths->len; i++)
+    {
+      g_autoptr(GError) draft_error = NULL;
+      PbDraft *draft = pb_draft_load (g_ptr_array_index (paths, i), &draft_error);
+
+      if (draft != NULL)
+        g_ptr_array_add (drafts, draft);
+      else
+        g_warning ("Could not read the draft %s: %s", (char *) g_ptr_array_index (paths, i),
+                   draft_error->message);
+    }
+  g_object_set_data_full (G_OBJECT (store), "pb-leftover-drafts", drafts,
+                          (GDestroyNotify) g_ptr_array_unref);
+  g_task_return_pointer (task, store, g_object_unref);
+}
+
+
+static void
+open_store_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  PbApplication *self = PB_APPLICATION (source);
+  g_autoptr (GError) error = NULL;
+  PbStore *store = g_task_propagate_pointer (G_TASK (result), &error);
+
+  g_application_release (G_APPLICATION (self));
+  self->store_opening = FALSE;
+  if (store == NULL)
+    {
+      GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+      g_clear_pointer (&self->pending_compose, g_ptr_array_unref);
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      g_warning ("Could not open the mail store: %s", error->message);
+      if (PB_IS_WINDOW (window))
+        pb_window_show_error (PB_WINDOW (window), error->message);
+      return;
+    }
+
+  self->store = store;
+  self->sync_monitor = pb_sync_monitor_new (self->account_manager, store);
+  g_signal_connect_object (self->sync_monitor, "new-mail", G_CALLBACK (new_mail_cb), self,
+                           G_CONNECT_SWAPPED);
+  self->outbox = pb_outbox_new (NULL, self->account_manager, self->store);
+  pb_outbox_load_async (self->outbox, NULL, outbox_loaded_cb, g_object_ref (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SYNC_MONITOR]);
+
+  if (self->pending_compose != NULL)
+    {
+      g_autoptr(GPtrArray) pending = g_steal_pointer (&self->pending_compose);
+
+      for (guint i = 0; i < pending->len; i++)
+        pb_application_compose (self, g_ptr_array_index (pending, i));
+    }
+
+  {
+    g_autoptr(GPtrArray) drafts = g_object_steal_data (G_OBJECT (store), "pb-leftover-drafts");
+
+    /* Nothing is lost: what was being written when the program stopped opens again. */
+    for (guint i = 0; drafts != NULL && i < drafts->len; i++)
+      gtk_window_present (GTK_WINDOW (pb_composer_new_for_draft (self, store,
+                                                                 g_ptr_array_index (drafts, i))));
+  }
 }
 
 static PbWindow *
@@ -143,6 +363,14 @@ pb_application_quit_action (GSimpleAction *action,
   PbApplication *self = user_data;
   g_autoptr (GList) windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (self)));
 
+  /* Quitting is quitting, also when the app would otherwise stay in the background. */
+  if (self->held)
+    {
+      self->held = FALSE;
+      g_application_release (G_APPLICATION (self));
+    }
+  g_clear_object (&self->settings);
+
   /* Closing (not destroying) the windows lets each save its size, as on a normal close. */
   for (GList *l = windows; l != NULL; l = l->next)
     gtk_window_close (l->data);
@@ -178,6 +406,14 @@ pb_application_about_action (GSimpleAction *action,
 }
 
 static void
+pb_application_activate_action (GSimpleAction *action,
+                                GVariant      *parameter,
+                                gpointer       user_data)
+{
+  g_application_activate (G_APPLICATION (user_data));
+}
+
+static void
 pb_application_compose_action (GSimpleAction *action,
                                GVariant      *parameter,
                                gpointer       user_data)
@@ -186,167 +422,11 @@ pb_application_compose_action (GSimpleAction *action,
 }
 
 static const GActionEntry app_actions[] = {
-  { .name = "quit", .activate = pb_application_quit_action },
+  { .name = "activate", .activate = pb_application_activate_action },
   { .name = "compose", .activate = pb_application_compose_action, .parameter_type = "s" },
+  { .name = "quit", .activate = pb_application_quit_action },
   { .name = "about", .activate = pb_application_about_action },
 };
-
-/* The store and the outbox */
-
-static void
-outbox_loaded_cb (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  g_autoptr(PbApplication) self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!pb_outbox_load_finish (PB_OUTBOX (source), result, &error))
-    g_warning ("Could not read the outbox: %s", error->message);
-  /* Messages left from the last run go out now. */
-  pb_outbox_start (PB_OUTBOX (source));
-}
-
-static void
-store_open_thread (GTask        *task,
-                   gpointer      source_object,
-                   gpointer      task_data,
-                   GCancellable *cancellable)
-{
-  g_autofree char *dir = pb_default_data_dir ();
-  GError *error = NULL;
-  PbStore *store = pb_store_open (dir, &error);
-  g_autoptr(GPtrArray) paths = NULL;
-  GPtrArray *drafts;
-
-  if (store == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  /* Drafts left behind by a run that stopped while a message was being written. */
-  drafts = g_ptr_array_new_with_free_func (g_object_unref);
-  paths = pb_draft_list_saved (NULL);
-  for (guint i = 0; i < paths->len; i++)
-    {
-      g_autoptr(GError) draft_error = NULL;
-      PbDraft *draft = pb_draft_load (g_ptr_array_index (paths, i), &draft_error);
-
-      if (draft != NULL)
-        g_ptr_array_add (drafts, draft);
-      else
-        g_warning ("Could not read the draft %s: %s", (char *) g_ptr_array_index (paths, i),
-                   draft_error->message);
-    }
-  g_object_set_data_full (G_OBJECT (store), "pb-leftover-drafts", drafts,
-                          (GDestroyNotify) g_ptr_array_unref);
-  g_task_return_pointer (task, store, g_object_unref);
-}
-
-static void
-store_opened_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  PbApplication *self = PB_APPLICATION (source);
-  g_autoptr(GError) error = NULL;
-  PbStore *store = g_task_propagate_pointer (G_TASK (result), &error);
-
-  g_application_release (G_APPLICATION (self));
-  self->store_opening = FALSE;
-  if (store == NULL)
-    g_warning ("Could not open the mail store: %s", error->message);
-  else
-    {
-      self->store = store;
-      self->outbox = pb_outbox_new (NULL, self->account_manager, self->store);
-      pb_outbox_load_async (self->outbox, NULL, outbox_loaded_cb, g_object_ref (self));
-    }
-
-  if (self->pending_compose != NULL)
-    {
-      g_autoptr(GPtrArray) pending = g_steal_pointer (&self->pending_compose);
-
-      for (guint i = 0; i < pending->len; i++)
-        pb_application_compose (self, g_ptr_array_index (pending, i));
-    }
-
-  if (store != NULL)
-    {
-      g_autoptr(GPtrArray) drafts = g_object_steal_data (G_OBJECT (store), "pb-leftover-drafts");
-
-      /* Nothing is lost: what was being written when the program stopped opens again. */
-      for (guint i = 0; drafts != NULL && i < drafts->len; i++)
-        gtk_window_present (GTK_WINDOW (pb_composer_new_for_draft (self, store,
-                                                                   g_ptr_array_index (drafts, i))));
-    }
-}
-
-/* The store is SQLite on disk: opened off the UI thread, like everything else that touches
- * it. The application is held meanwhile, so that a composer opened for a mailto: link at
- * start-up finds it. */
-static void
-open_store (PbApplication *self)
-{
-  g_autoptr(GTask) task = g_task_new (self, NULL, store_opened_cb, NULL);
-
-  g_application_hold (G_APPLICATION (self));
-  self->store_opening = TRUE;
-  g_task_set_source_tag (task, open_store);
-  g_task_run_in_thread (task, store_open_thread);
-}
-
-/**
- * pb_application_get_store:
- *
- * Returns: (transfer none) (nullable): the local mail store, or %NULL while it is being opened
- *   (or when it could not be)
- */
-PbStore *
-pb_application_get_store (PbApplication *self)
-{
-  g_return_val_if_fail (PB_IS_APPLICATION (self), NULL);
-  return self->store;
-}
-
-/**
- * pb_application_get_outbox:
- *
- * Returns: (transfer none) (nullable): the outbox every composer queues into, or %NULL while
- *   the store is being opened
- */
-PbOutbox *
-pb_application_get_outbox (PbApplication *self)
-{
-  g_return_val_if_fail (PB_IS_APPLICATION (self), NULL);
-  return self->outbox;
-}
-
-/**
- * pb_application_compose:
- * @mailto: (nullable): a mailto: URI, or %NULL or "" for an empty message
- *
- * Opens a composer window (what `app.compose` does).
- */
-void
-pb_application_compose (PbApplication *self,
-                        const char    *mailto)
-{
-  PbComposer *composer;
-
-  g_return_if_fail (PB_IS_APPLICATION (self));
-
-  /* Without the store there is no outbox to send through: wait for it (a moment at start). */
-  if (self->store_opening)
-    {
-      if (self->pending_compose == NULL)
-        self->pending_compose = g_ptr_array_new_with_free_func (g_free);
-      g_ptr_array_add (self->pending_compose, g_strdup (mailto != NULL ? mailto : ""));
-      return;
-    }
-  composer = pb_composer_new (self, self->store, mailto);
-  gtk_window_present (GTK_WINDOW (composer));
-}
 
 static void
 pb_application_startup (GApplication *application)
@@ -371,7 +451,51 @@ pb_application_startup (GApplication *application)
   if (!pb_account_manager_load (self->account_manager, &self->load_error))
     g_warning ("Could not read the account list: %s", self->load_error->message);
 
-  open_store (self);
+  {
+    GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+    g_autoptr (GSettingsSchema) schema = source != NULL
+                                         ? g_settings_schema_source_lookup (source, APP_ID, TRUE)
+                                         : NULL;
+
+    if (schema != NULL)
+      self->settings = g_settings_new_full (schema, NULL, NULL);
+  }
+
+  /* Opening the store reads the disk (and repairs it after a crash): not on this thread. */
+  {
+    g_autoptr (GTask) task = NULL;
+
+    /* Held meanwhile, so that a composer asked for by a mailto: link at start-up finds it. */
+    g_application_hold (G_APPLICATION (self));
+    self->store_opening = TRUE;
+    self->cancellable = g_cancellable_new ();
+    task = g_task_new (self, self->cancellable, open_store_cb, NULL);
+    g_task_set_source_tag (task, pb_application_startup);
+    g_task_run_in_thread (task, open_store_thread);
+  }
+}
+
+static void
+pb_application_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  PbApplication *self = PB_APPLICATION (object);
+
+  switch (prop_id)
+    {
+    case PROP_STORE:
+      g_value_set_object (value, self->store);
+      break;
+
+    case PROP_SYNC_MONITOR:
+      g_value_set_object (value, self->sync_monitor);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 static void
@@ -379,9 +503,14 @@ pb_application_dispose (GObject *object)
 {
   PbApplication *self = PB_APPLICATION (object);
 
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->sync_monitor);
   g_clear_object (&self->outbox);
-  g_clear_object (&self->store);
   g_clear_pointer (&self->pending_compose, g_ptr_array_unref);
+  g_clear_object (&self->store);
+  g_clear_object (&self->settings);
   g_clear_object (&self->account_manager);
   g_clear_error (&self->load_error);
 
@@ -395,6 +524,17 @@ pb_application_class_init (PbApplicationClass *klass)
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
 
   object_class->dispose = pb_application_dispose;
+  object_class->get_property = pb_application_get_property;
+
+  /* PbApplication:store: the mail store, %NULL until it is open. */
+  properties[PROP_STORE] =
+    g_param_spec_object ("store", NULL, NULL, PB_TYPE_STORE,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* PbApplication:sync-monitor: the background sync, %NULL until the store is open. */
+  properties[PROP_SYNC_MONITOR] =
+    g_param_spec_object ("sync-monitor", NULL, NULL, PB_TYPE_SYNC_MONITOR,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   app_class->startup = pb_application_startup;
   app_class->activate = pb_application_activate;

@@ -6,6 +6,7 @@
 #include "pb-account-manager.h"
 #include "pb-outbox.h"
 #include "pb-store.h"
+#include "pb-sync-monitor.h"
 
 G_BEGIN_DECLS
 
@@ -14,8 +15,10 @@ G_DECLARE_FINAL_TYPE (PbApplication, pb_application, PB, APPLICATION, AdwApplica
 
 PbApplication    *pb_application_new                 (void);
 PbAccountManager *pb_application_get_account_manager (PbApplication *self);
-void              pb_application_init_i18n           (void);
 PbStore          *pb_application_get_store           (PbApplication *self);
+PbSyncMonitor    *pb_application_get_sync_monitor    (PbApplication *self);
+void              pb_application_window_closing      (PbApplication *self);
+void              pb_application_init_i18n           (void);
 PbOutbox         *pb_application_get_outbox          (PbApplication *self);
 void              pb_application_compose             (PbApplication *self,
                                                       const char    *mailto);

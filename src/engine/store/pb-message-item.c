@@ -234,6 +234,9 @@ pb_message_item_update (PbMessageItem          *self,
   g_return_if_fail (summary != NULL);
 
   self->id = summary->id;
+  /* Placeholders of the unified inbox learn their folder here. */
+  if (summary->folder_id != 0)
+    self->folder_id = summary->folder_id;
   /* A refresh fills thousands of items that did not change; they cost a comparison each. */
   if (self->loaded && self->uid == summary->uid && self->date == summary->date
       && self->flags == summary->flags && self->has_attachment == (summary->has_attachment != FALSE)
@@ -257,6 +260,26 @@ pb_message_item_update (PbMessageItem          *self,
 }
 
 #undef SET_VALUE
+
+/**
+ * pb_message_item_new_for_summary:
+ * @summary: a message read from the store (e.g. a search result)
+ *
+ * An item that shows @summary, for lists that are not a #PbMessageList.
+ *
+ * Returns: (transfer full): a loaded item
+ */
+PbMessageItem *
+pb_message_item_new_for_summary (const PbMessageSummary *summary)
+{
+  PbMessageItem *self;
+
+  g_return_val_if_fail (summary != NULL, NULL);
+
+  self = pb_message_item_new (summary->folder_id);
+  pb_message_item_update (self, summary);
+  return self;
+}
 
 /* The store's row id, the identity of the message; 0 while not loaded. */
 gint64

@@ -20,6 +20,7 @@ G_BEGIN_DECLS
 #define PB_TYPE_MESSAGE_ITEM (pb_message_item_get_type ())
 G_DECLARE_FINAL_TYPE (PbMessageItem, pb_message_item, PB, MESSAGE_ITEM, GObject)
 
+PbMessageItem  *pb_message_item_new_for_summary    (const PbMessageSummary *summary);
 gint64          pb_message_item_get_folder_id      (PbMessageItem *self);
 guint32         pb_message_item_get_uid            (PbMessageItem *self);
 const char     *pb_message_item_get_subject        (PbMessageItem *self);

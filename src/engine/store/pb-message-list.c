@@ -1411,7 +1411,8 @@ pb_message_list_class_init (PbMessageListClass *klass)
    * The store's id of the folder whose messages the list shows.
    */
   properties[PROP_FOLDER_ID] =
-    g_param_spec_int64 ("folder-id", NULL, NULL, 0, G_MAXINT64, 0, construct);
+    g_param_spec_int64 ("folder-id", NULL, NULL, PB_STORE_FOLDER_INBOXES, G_MAXINT64, 0,
+                        construct);
   /**
    * PbMessageList:page-size:
    *

@@ -1275,7 +1275,10 @@ pb_store_list_messages (PbStore  *self,
   db = pb_store_read_begin (self, error);
   if (db == NULL)
     return NULL;
-  stmt = pb_store_db_prepare (db, PB_STORE_LIST_MESSAGES_SQL, error);
+  folder_id = pb_store_resolve_folder (db, folder_id);
+  stmt = pb_store_db_prepare (db, folder_id == PB_STORE_FOLDER_INBOXES
+                                  ? PB_STORE_LIST_INBOXES_SQL : PB_STORE_LIST_MESSAGES_SQL,
+                              error);
   if (stmt != NULL)
     {
       sqlite3_bind_int64 (stmt, 1, folder_id);
@@ -1316,10 +1319,16 @@ pb_store_count_messages (PbStore  *self,
   db = pb_store_read_begin (self, error);
   if (db == NULL)
     return FALSE;
+  folder_id = pb_store_resolve_folder (db, folder_id);
   stmt = pb_store_db_prepare (db,
-                              "SELECT (SELECT count(*) FROM messages WHERE folder_id = ?1),"
-                              " (SELECT count(*) FROM messages"
-                              "  WHERE folder_id = ?1 AND (flags & 1) = 0)",
+                              folder_id == PB_STORE_FOLDER_INBOXES
+                              ? "SELECT (SELECT count(*) FROM messages WHERE "
+                                PB_STORE_INBOXES_MATCH ("folder_id") "),"
+                                " (SELECT count(*) FROM messages WHERE "
+                                PB_STORE_INBOXES_MATCH ("folder_id") " AND (flags & 1) = 0)"
+                              : "SELECT (SELECT count(*) FROM messages WHERE folder_id = ?1),"
+                                " (SELECT count(*) FROM messages"
+                                "  WHERE folder_id = ?1 AND (flags & 1) = 0)",
                               error);
   if (stmt != NULL)
     {

@@ -47,6 +47,9 @@ struct _PbStore
    * wait for SQLite) is counted in guard_hits. */
   GThread    *guard_thread;
   gint        guard_hits;
+
+  /* A ::changed emission is scheduled (see notify_changed()). */
+  gint        change_pending;
 };
 
 /* The file whose presence tells pb_store_open() that every process closed the store cleanly. */
@@ -75,6 +78,10 @@ PbStoreDb    *pb_store_read_begin       (PbStore     *self,
                                          GError     **error);
 void          pb_store_read_end         (PbStore     *self,
                                          PbStoreDb   *db);
+
+/* The unified inbox's folder when there is only one inbox (pb-store-lookup.c) */
+gint64        pb_store_resolve_folder   (PbStoreDb   *db,
+                                         gint64       folder_id);
 
 /* Body files (pb-store-messages.c) */
 char         *pb_store_body_abs_path    (PbStore     *self,
@@ -108,6 +115,15 @@ void          pb_store_fts_register     (sqlite3     *db);
   "SELECT " PB_STORE_SUMMARY_COLUMNS " FROM messages m" \
   " WHERE m.folder_id = ? ORDER BY m.date DESC, m.id DESC LIMIT ? OFFSET ?"
 
+/* The pseudo-folder PB_STORE_FOLDER_INBOXES: every folder with the inbox role (0). ?1 stays a
+ * parameter (the pseudo id, which is never a real one), so both variants bind alike. */
+#define PB_STORE_INBOXES_MATCH(col) \
+  col " IN (SELECT id FROM folders WHERE role = 0 AND id <> ?1)"
+#define PB_STORE_LIST_INBOXES_SQL \
+  "SELECT " PB_STORE_SUMMARY_COLUMNS " FROM messages m" \
+  " WHERE " PB_STORE_INBOXES_MATCH ("m.folder_id") \
+  " ORDER BY m.date DESC, m.id DESC LIMIT ? OFFSET ?"
+
 /* Ranges of a folder's message order, for the refresh of PbMessageList (pb-store-ranges.c).
  *
  * The order is the one of pb_store_list_messages(): newest first by date, equal dates by row
@@ -130,6 +146,9 @@ typedef struct {
 /* How many messages come before a key: an index range, counted without reading rows. */
 #define PB_STORE_RANGE_POSITION_SQL \
   "SELECT count(*) FROM messages WHERE folder_id = ?1 AND date >= ?2 AND (date > ?2 OR id > ?3)"
+#define PB_STORE_INBOXES_RANGE_POSITION_SQL \
+  "SELECT count(*) FROM messages WHERE " PB_STORE_INBOXES_MATCH ("folder_id") \
+  " AND date >= ?2 AND (date > ?2 OR id > ?3)"
 /* The bounds of a range; the index (folder_id, date) holds the row id, so the key query never
  * reads a table row. */
 #define PB_STORE_RANGE_WHERE \
@@ -139,6 +158,14 @@ typedef struct {
 #define PB_STORE_RANGE_KEYS_SQL "SELECT m.id, m.date FROM messages m" PB_STORE_RANGE_WHERE
 #define PB_STORE_RANGE_ROWS_SQL \
   "SELECT " PB_STORE_SUMMARY_COLUMNS " FROM messages m" PB_STORE_RANGE_WHERE " LIMIT ?6"
+#define PB_STORE_INBOXES_RANGE_WHERE \
+  " WHERE " PB_STORE_INBOXES_MATCH ("m.folder_id") " AND m.date <= ?2 AND m.date >= ?4" \
+  " AND (m.date < ?2 OR m.id <= ?3) AND (m.date > ?4 OR m.id >= ?5)" \
+  " ORDER BY m.date DESC, m.id DESC"
+#define PB_STORE_INBOXES_RANGE_KEYS_SQL \
+  "SELECT m.id, m.date FROM messages m" PB_STORE_INBOXES_RANGE_WHERE
+#define PB_STORE_INBOXES_RANGE_ROWS_SQL \
+  "SELECT " PB_STORE_SUMMARY_COLUMNS " FROM messages m" PB_STORE_INBOXES_RANGE_WHERE " LIMIT ?6"
 
 void              pb_store_range_clear       (PbStoreRange  *range);
 gboolean          pb_store_read_ranges       (PbStore       *self,

@@ -40,7 +40,10 @@ read_range (PbStoreDb     *db,
   sqlite3_stmt *stmt;
   int rc;
 
-  stmt = pb_store_db_prepare (db, PB_STORE_RANGE_POSITION_SQL, error);
+  gboolean inboxes = folder_id == PB_STORE_FOLDER_INBOXES;
+
+  stmt = pb_store_db_prepare (db, inboxes ? PB_STORE_INBOXES_RANGE_POSITION_SQL
+                                          : PB_STORE_RANGE_POSITION_SQL, error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, folder_id);
@@ -52,7 +55,8 @@ read_range (PbStoreDb     *db,
   range->position = (guint) sqlite3_column_int64 (stmt, 0);
   sqlite3_reset (stmt);
 
-  stmt = pb_store_db_prepare (db, PB_STORE_RANGE_KEYS_SQL, error);
+  stmt = pb_store_db_prepare (db, inboxes ? PB_STORE_INBOXES_RANGE_KEYS_SQL
+                                          : PB_STORE_RANGE_KEYS_SQL, error);
   if (stmt == NULL)
     return FALSE;
   bind_range (stmt, folder_id, range);
@@ -70,7 +74,8 @@ read_range (PbStoreDb     *db,
   range->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) pb_message_summary_free);
   if (range->max_rows == 0 || range->keys->len == 0)
     return TRUE;
-  stmt = pb_store_db_prepare (db, PB_STORE_RANGE_ROWS_SQL, error);
+  stmt = pb_store_db_prepare (db, inboxes ? PB_STORE_INBOXES_RANGE_ROWS_SQL
+                                          : PB_STORE_RANGE_ROWS_SQL, error);
   if (stmt == NULL)
     return FALSE;
   bind_range (stmt, folder_id, range);
@@ -110,8 +115,12 @@ pb_store_read_ranges (PbStore       *self,
   db = pb_store_read_begin (self, error);
   if (db == NULL)
     return FALSE;
+  folder_id = pb_store_resolve_folder (db, folder_id);
 
-  stmt = pb_store_db_prepare (db, "SELECT count(*) FROM messages WHERE folder_id = ?", error);
+  stmt = pb_store_db_prepare (db, folder_id == PB_STORE_FOLDER_INBOXES
+                                  ? "SELECT count(*) FROM messages WHERE "
+                                    PB_STORE_INBOXES_MATCH ("folder_id")
+                                  : "SELECT count(*) FROM messages WHERE folder_id = ?1", error);
   if (stmt == NULL)
     goto out;
   sqlite3_bind_int64 (stmt, 1, folder_id);

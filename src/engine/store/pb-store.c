@@ -400,6 +400,55 @@ write_end (PbStore *self)
   g_mutex_unlock (&self->write_lock);
 }
 
+enum {
+  SIGNAL_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* How long commits are gathered into one ::changed: a sync commits many small chunks, and a
+ * view that re-reads after each would spend its time re-reading. */
+#define CHANGED_DELAY_MS 200
+
+static void
+weak_ref_free (gpointer data)
+{
+  g_weak_ref_clear (data);
+  g_free (data);
+}
+
+static gboolean
+emit_changed_cb (gpointer data)
+{
+  g_autoptr(PbStore) self = g_weak_ref_get (data);
+
+  if (self != NULL)
+    {
+      g_atomic_int_set (&self->change_pending, 0);
+      g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* Called by the writing thread after a commit, which holds a reference to the store. */
+static void
+notify_changed (PbStore *self)
+{
+  GWeakRef *ref;
+  GSource *source;
+
+  if (!self->opened || !g_atomic_int_compare_and_exchange (&self->change_pending, 0, 1))
+    return;
+  ref = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (ref, self);
+  source = g_timeout_source_new (CHANGED_DELAY_MS);
+  g_source_set_static_name (source, "[pb-store] changed");
+  g_source_set_callback (source, emit_changed_cb, ref, weak_ref_free);
+  g_source_attach (source, NULL);
+  g_source_unref (source);
+}
+
 gboolean
 pb_store_write_commit (PbStore  *self,
                        GError  **error)
@@ -411,6 +460,8 @@ pb_store_write_commit (PbStore  *self,
   if (!ok && !sqlite3_get_autocommit (self->writer->db))
     db_run (self->writer, "ROLLBACK", NULL);
   write_end (self);
+  if (ok)
+    notify_changed (self);
   return ok;
 }
 
@@ -867,6 +918,17 @@ static void
 pb_store_class_init (PbStoreClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = pb_store_finalize;
+
+  /**
+   * PbStore::changed:
+   *
+   * Emitted in the global default main context, at most every 200 ms, after any thread
+   * committed a change (a sync, an operation). Views re-read what they show; the signal does
+   * not say what changed, so that emitting it costs nothing on the writing thread.
+   */
+  signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass),
+                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                          G_TYPE_NONE, 0);
 }
 
 static void

@@ -38,6 +38,15 @@ void pb_journal_entry_free (PbJournalEntry *entry);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PbJournalEntry, pb_journal_entry_free)
 
 /**
+ * PB_STORE_FOLDER_INBOXES:
+ *
+ * A pseudo folder id that pb_store_list_messages(), pb_store_count_messages() and
+ * #PbMessageList accept: the inboxes of every account together (the unified inbox), in the
+ * same order as one folder.
+ */
+#define PB_STORE_FOLDER_INBOXES ((gint64) -1)
+
+/**
  * PbStore:
  *
  * One profile's local mail: an SQLite index (WAL) with full-text search and the raw messages
@@ -181,6 +190,11 @@ gboolean          pb_store_count_messages_finish   (PbStore              *self,
                                                     GAsyncResult         *result,
                                                     guint                *total,
                                                     guint                *unread,
+                                                    GError              **error);
+
+guint32           pb_store_lookup_message_id       (PbStore              *self,
+                                                    gint64                folder_id,
+                                                    const char           *message_id,
                                                     GError              **error);
 
 /* Search */

@@ -232,3 +232,44 @@ pb_operations_delete (PbStore     *store,
                                uid, NULL, error) != 0
          && pb_store_remove_uids (store, folder_id, &uid, 1, error);
 }
+
+/**
+ * pb_operations_move_back:
+ * @folder: where the message was moved from, and goes back to
+ * @destination: where pb_operations_move() (or a delete to the Trash) put it
+ * @message_id: its Message-ID, which finds it again under its new UID
+ *
+ * Undoes a move: the message has a new UID in @destination, known once a sync brought it
+ * there, so it is found by its Message-ID and moved back like any other.
+ *
+ * Returns: %TRUE on success; %FALSE with %PB_STORE_ERROR_NOT_FOUND while @destination does not
+ *   hold the message yet (sync, then try again)
+ */
+gboolean
+pb_operations_move_back (PbStore     *store,
+                         const char  *account,
+                         const char  *folder,
+                         const char  *destination,
+                         const char  *message_id,
+                         GError     **error)
+{
+  guint32 uidvalidity;
+  gint64 destination_id;
+  guint32 uid;
+  GError *local_error = NULL;
+
+  destination_id = folder_id_or_error (store, account, destination, &uidvalidity, error);
+  if (destination_id == 0)
+    return FALSE;
+  uid = pb_store_lookup_message_id (store, destination_id, message_id, &local_error);
+  if (uid == 0)
+    {
+      if (local_error != NULL)
+        g_propagate_error (error, local_error);
+      else
+        g_set_error (error, PB_STORE_ERROR, PB_STORE_ERROR_NOT_FOUND,
+                     _("The message is not in “%s” yet"), destination);
+      return FALSE;
+    }
+  return pb_operations_move (store, account, destination, uid, folder, error);
+}

@@ -30,6 +30,12 @@ gboolean pb_operations_delete    (PbStore             *store,
                                   const char          *folder,
                                   guint32              uid,
                                   GError             **error);
+gboolean pb_operations_move_back (PbStore             *store,
+                                  const char          *account,
+                                  const char          *folder,
+                                  const char          *destination,
+                                  const char          *message_id,
+                                  GError             **error);
 char    *pb_operations_normalize_flag (const char     *flag);
 
 G_END_DECLS

@@ -17,11 +17,14 @@ struct _PbFolderRow
 
   PbAccount     *account;
   PbFolderInfo  *folder;
+  gint64         folder_id;
+  guint          unread;
 
   /* Template children */
   GtkWidget     *box;
   GtkImage      *icon;
   GtkLabel      *title_label;
+  GtkLabel      *unread_label;
 };
 
 G_DEFINE_FINAL_TYPE (PbFolderRow, pb_folder_row, GTK_TYPE_LIST_BOX_ROW)
@@ -108,11 +111,16 @@ pb_folder_row_dup_display_name (PbFolderInfo *folder)
     }
 }
 
+/**
+ * pb_folder_row_new:
+ * @account: (nullable): the account, or %NULL for the unified inbox
+ * @folder: the folder
+ */
 GtkWidget *
 pb_folder_row_new (PbAccount    *account,
                    PbFolderInfo *folder)
 {
-  g_return_val_if_fail (PB_IS_ACCOUNT (account), NULL);
+  g_return_val_if_fail (account == NULL || PB_IS_ACCOUNT (account), NULL);
   g_return_val_if_fail (PB_IS_FOLDER_INFO (folder), NULL);
 
   return g_object_new (PB_TYPE_FOLDER_ROW,
@@ -149,6 +157,45 @@ pb_folder_row_get_folder (PbFolderRow *self)
   return self->folder;
 }
 
+/* The store's id of the folder, 0 while it is not in the store (PB_STORE_FOLDER_INBOXES for
+ * the unified inbox). */
+gint64
+pb_folder_row_get_folder_id (PbFolderRow *self)
+{
+  g_return_val_if_fail (PB_IS_FOLDER_ROW (self), 0);
+  return self->account == NULL ? PB_STORE_FOLDER_INBOXES : self->folder_id;
+}
+
+void
+pb_folder_row_set_folder_id (PbFolderRow *self,
+                             gint64       folder_id)
+{
+  g_return_if_fail (PB_IS_FOLDER_ROW (self));
+  self->folder_id = folder_id;
+}
+
+guint
+pb_folder_row_get_unread (PbFolderRow *self)
+{
+  g_return_val_if_fail (PB_IS_FOLDER_ROW (self), 0);
+  return self->unread;
+}
+
+/* Shows @unread beside the name; 0 shows nothing. */
+void
+pb_folder_row_set_unread (PbFolderRow *self,
+                          guint        unread)
+{
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (PB_IS_FOLDER_ROW (self));
+
+  self->unread = unread;
+  text = g_strdup_printf ("%u", unread);
+  gtk_label_set_text (self->unread_label, text);
+  gtk_widget_set_visible (GTK_WIDGET (self->unread_label), unread > 0);
+}
+
 /**
  * pb_folder_row_get_title:
  * @self: a #PbFolderRow
@@ -172,10 +219,15 @@ pb_folder_row_constructed (GObject *object)
 
   G_OBJECT_CLASS (pb_folder_row_parent_class)->constructed (object);
 
-  g_assert (self->account != NULL);
   g_assert (self->folder != NULL);
 
-  name = pb_folder_row_dup_display_name (self->folder);
+  if (self->account == NULL)
+    {
+      name = g_strdup (_("Unified Inbox"));
+      gtk_widget_set_name (GTK_WIDGET (self), "unified-inbox-row");
+    }
+  else
+    name = pb_folder_row_dup_display_name (self->folder);
   gtk_label_set_text (self->title_label, name);
   gtk_image_set_from_icon_name (self->icon,
                                 pb_folder_row_get_icon_name_for_role (
@@ -183,7 +235,8 @@ pb_folder_row_constructed (GObject *object)
   gtk_widget_set_margin_start (self->box,
                                INDENT_PER_LEVEL * (int) pb_folder_info_get_depth (self->folder));
   /* The path tells apart folders whose names are shown alike, e.g. two "2024" subfolders. */
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self), pb_folder_info_get_path (self->folder));
+  if (self->account != NULL)
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self), pb_folder_info_get_path (self->folder));
 
   /* A folder that only holds other folders (\Noselect) is shown, but cannot be opened. */
   selectable = pb_folder_info_get_selectable (self->folder);
@@ -290,6 +343,7 @@ pb_folder_row_class_init (PbFolderRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PbFolderRow, box);
   gtk_widget_class_bind_template_child (widget_class, PbFolderRow, icon);
   gtk_widget_class_bind_template_child (widget_class, PbFolderRow, title_label);
+  gtk_widget_class_bind_template_child (widget_class, PbFolderRow, unread_label);
 }
 
 static void

@@ -5,6 +5,7 @@
 
 #include "pb-account.h"
 #include "pb-folder-info.h"
+#include "pb-store.h"
 
 G_BEGIN_DECLS
 
@@ -16,6 +17,12 @@ GtkWidget    *pb_folder_row_new                    (PbAccount    *account,
 PbAccount    *pb_folder_row_get_account            (PbFolderRow  *self);
 PbFolderInfo *pb_folder_row_get_folder             (PbFolderRow  *self);
 const char   *pb_folder_row_get_title              (PbFolderRow  *self);
+gint64        pb_folder_row_get_folder_id          (PbFolderRow  *self);
+void          pb_folder_row_set_folder_id          (PbFolderRow  *self,
+                                                    gint64        folder_id);
+guint         pb_folder_row_get_unread             (PbFolderRow  *self);
+void          pb_folder_row_set_unread             (PbFolderRow  *self,
+                                                    guint         unread);
 
 char         *pb_folder_row_dup_display_name       (PbFolderInfo *folder);
 const char   *pb_folder_row_get_icon_name_for_role (PbFolderRole  role);
