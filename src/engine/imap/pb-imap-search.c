@@ -53,6 +53,35 @@ text_criteria (PbImapClient *client,
   return NULL;
 }
 
+/**
+ * pb_imap_search_needed:
+ *
+ * Whether any folder of @account has messages whose body is not stored, that is, whether
+ * asking the server could find anything the local index cannot. Saves a connection and a
+ * login per search for accounts that keep everything offline (the default).
+ */
+gboolean
+pb_imap_search_needed (PbStore     *store,
+                       const char  *account)
+{
+  g_autoptr(GPtrArray) folders = pb_store_list_folders (store, account, NULL);
+
+  for (guint i = 0; folders != NULL && i < folders->len; i++)
+    {
+      PbFolderInfo *info = g_ptr_array_index (folders, i);
+      g_autoptr(GArray) remote_only = NULL;
+      gint64 folder_id = pb_store_lookup_folder (store, account, pb_folder_info_get_path (info),
+                                                 NULL);
+
+      if (folder_id == 0)
+        continue;
+      remote_only = pb_store_get_uids_without_body (store, folder_id, TRUE, 1, NULL);
+      if (remote_only != NULL && remote_only->len > 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static GHashTable *
 uid_set (GArray *uids)
 {

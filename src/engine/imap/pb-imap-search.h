@@ -8,6 +8,8 @@
 
 G_BEGIN_DECLS
 
+gboolean   pb_imap_search_needed (PbStore       *store,
+                                  const char    *account);
 GPtrArray *pb_imap_search_server (PbImapClient  *client,
                                   PbStore       *store,
                                   const char    *account,

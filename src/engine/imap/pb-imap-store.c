@@ -641,6 +641,11 @@ search_thread (GTask        *task,
   GPtrArray *results = NULL;
   GError *error = NULL;
 
+  if (!pb_imap_search_needed (data->store, self->account))
+    {
+      g_task_return_pointer (task, g_ptr_array_new (), (GDestroyNotify) g_ptr_array_unref);
+      return;
+    }
   client = open_session (self, cancellable, &error);
   if (client != NULL && pb_imap_client_enable (client, cancellable, &error))
     results = pb_imap_search_server (client, data->store, self->account, data->query,

@@ -26,6 +26,13 @@ struct _PbWindow
   PbFolderInfo         *folder;
   GCancellable         *search_cancellable;
   char                 *search_text;
+  /* The servers are asked too, about mail whose text is not downloaded (offline-days),
+   * once the text has stayed the same for a moment; their matches join the local ones. */
+  GListStore           *search_store;          /* the results shown */
+  GPtrArray            *server_items;          /* the servers' matches for server_text */
+  char                 *server_text;
+  GCancellable         *server_cancellable;
+  guint                 server_search_id;
 
   /* The message shown in the reader, and marking it read after a moment. */
   PbMessageItem        *shown_item;

@@ -29,6 +29,9 @@
 /* POSTBOTE_BENCH: how many searches have shown their results. */
 static guint bench_search_results;
 #define SEARCH_LIMIT 500
+/* How long the search text must stay the same before the servers are asked: each server
+ * search is a connection and a login. */
+#define SERVER_SEARCH_DELAY_MS 800
 
 G_DEFINE_FINAL_TYPE (PbWindow, pb_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -435,6 +438,87 @@ folder_selected_cb (PbWindow     *self,
   adw_leaflet_set_visible_child (self->leaflet, self->content_pane);
 }
 
+static gboolean
+search_store_contains (GListStore    *store,
+                       PbMessageItem *item)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (store));
+
+  /* At most SEARCH_LIMIT local results plus a few from the servers: a scan is fine. */
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (PbMessageItem) other = g_list_model_get_item (G_LIST_MODEL (store), i);
+
+      if (pb_message_item_get_folder_id (other) == pb_message_item_get_folder_id (item)
+          && pb_message_item_get_uid (other) == pb_message_item_get_uid (item))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+server_search_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr (PbWindow) self = user_data;
+  g_autoptr (GPtrArray) found = NULL;
+  g_autoptr (GError) error = NULL;
+
+  found = pb_remote_store_search_finish (PB_REMOTE_STORE (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->search_text == NULL)
+    return;
+  /* Offline, or a server that cannot search: the local results are all there is; the sync
+   * state in the sidebar already says why a server is out of reach. */
+  if (found == NULL)
+    {
+      g_debug ("Server search failed: %s", error->message);
+      return;
+    }
+  for (guint i = 0; i < found->len; i++)
+    {
+      g_autoptr (PbMessageItem) item = pb_message_item_new_for_summary (g_ptr_array_index (found,
+                                                                                           i));
+
+      g_ptr_array_add (self->server_items, g_object_ref (item));
+      if (self->search_store != NULL && !search_store_contains (self->search_store, item))
+        g_list_store_append (self->search_store, item);
+    }
+}
+
+static gboolean
+server_search_timeout_cb (gpointer user_data)
+{
+  PbWindow *self = user_data;
+  PbAccountManager *accounts;
+  PbStore *store;
+
+  self->server_search_id = 0;
+  if (self->search_text == NULL || self->monitor == NULL)
+    return G_SOURCE_REMOVE;
+
+  g_cancellable_cancel (self->server_cancellable);
+  g_clear_object (&self->server_cancellable);
+  self->server_cancellable = g_cancellable_new ();
+  g_free (self->server_text);
+  self->server_text = g_strdup (self->search_text);
+  g_ptr_array_set_size (self->server_items, 0);
+
+  accounts = pb_sync_monitor_get_accounts (self->monitor);
+  store = pb_sync_monitor_get_store (self->monitor);
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (accounts)); i++)
+    {
+      g_autoptr (PbAccount) account = g_list_model_get_item (G_LIST_MODEL (accounts), i);
+      PbRemoteStore *remote = pb_account_get_remote_store (account);
+
+      if (remote != NULL)
+        pb_remote_store_search_async (remote, store, self->server_text, SEARCH_LIMIT,
+                                      self->server_cancellable, server_search_cb,
+                                      g_object_ref (self));
+    }
+  return G_SOURCE_REMOVE;
+}
+
 static void
 search_cb (GObject      *source,
            GAsyncResult *result,
@@ -459,6 +543,17 @@ search_cb (GObject      *source,
         g_ptr_array_add (items, pb_message_item_new_for_summary (g_ptr_array_index (found, i)));
       g_list_store_splice (store, 0, 0, items->pdata, items->len);
     }
+  g_set_object (&self->search_store, store);
+  if (g_strcmp0 (self->search_text, self->server_text) == 0)
+    {
+      /* The same text after a store change: keep what the servers found. */
+      for (guint i = 0; i < self->server_items->len; i++)
+        if (!search_store_contains (store, g_ptr_array_index (self->server_items, i)))
+          g_list_store_append (store, g_ptr_array_index (self->server_items, i));
+    }
+  else if (self->server_search_id == 0)
+    self->server_search_id = g_timeout_add (SERVER_SEARCH_DELAY_MS, server_search_timeout_cb,
+                                            self);
   if (g_getenv ("POSTBOTE_BENCH") != NULL)
     g_printerr ("POSTBOTE_BENCH search-query-done %" G_GINT64_FORMAT "\n", g_get_monotonic_time ());
   pb_window_show_model (self, self->search_selection, G_LIST_MODEL (store));
@@ -468,6 +563,17 @@ search_cb (GObject      *source,
                   found != NULL ? found->len : 0, g_get_monotonic_time ());
       bench_search_results++;
     }
+}
+
+/* A new text (or none): the servers' answer to the old one no longer applies. */
+static void
+pb_window_reset_server_search (PbWindow *self)
+{
+  g_clear_handle_id (&self->server_search_id, g_source_remove);
+  g_cancellable_cancel (self->server_cancellable);
+  g_clear_pointer (&self->server_text, g_free);
+  g_ptr_array_set_size (self->server_items, 0);
+  g_clear_object (&self->search_store);
 }
 
 static void
@@ -490,6 +596,7 @@ search_changed_cb (PbWindow       *self,
   g_autofree char *stripped = g_strstrip (g_strdup (text));
 
   g_clear_pointer (&self->search_text, g_free);
+  pb_window_reset_server_search (self);
   if (*stripped == '\0')
     {
       g_cancellable_cancel (self->search_cancellable);
@@ -516,6 +623,7 @@ search_mode_cb (PbWindow *self)
       gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
       g_clear_pointer (&self->search_text, g_free);
       g_cancellable_cancel (self->search_cancellable);
+      pb_window_reset_server_search (self);
       pb_window_set_message_model (self, self->folder_model);
     }
 }
@@ -950,6 +1058,13 @@ pb_window_dispose (GObject *object)
     g_cancellable_cancel (self->search_cancellable);
   g_clear_object (&self->search_cancellable);
   g_clear_pointer (&self->search_text, g_free);
+  g_clear_handle_id (&self->server_search_id, g_source_remove);
+  if (self->server_cancellable != NULL)
+    g_cancellable_cancel (self->server_cancellable);
+  g_clear_object (&self->server_cancellable);
+  g_clear_pointer (&self->server_text, g_free);
+  g_clear_pointer (&self->server_items, g_ptr_array_unref);
+  g_clear_object (&self->search_store);
   if (self->message_view != NULL)
     gtk_list_view_set_model (self->message_view, NULL);
   if (self->search_view != NULL)
@@ -1043,6 +1158,7 @@ pb_window_init (PbWindow *self)
   GtkListItemFactory *factory;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->server_items = g_ptr_array_new_with_free_func (g_object_unref);
 
   factory = gtk_signal_list_item_factory_new ();
   g_signal_connect (factory, "setup", G_CALLBACK (setup_row_cb), self);
