@@ -66,4 +66,21 @@ guint32     pb_store_pop3_allocate_uid       (PbStore             *self,
                                               gint64               folder_id,
                                               GError             **error);
 
+/* Local folders (a POP3 account's): the store is their only copy. */
+gboolean    pb_store_set_folders_local       (PbStore             *self,
+                                              const char          *account,
+                                              GError             **error);
+gboolean    pb_store_folder_is_local         (PbStore             *self,
+                                              gint64               folder_id,
+                                              GError             **error);
+gboolean    pb_store_move_local              (PbStore             *self,
+                                              const char          *account,
+                                              gint64               folder_id,
+                                              guint32              uid,
+                                              gint64               destination_id,
+                                              const char          *journal_op,
+                                              const char          *journal_arg,
+                                              guint32             *new_uid,
+                                              GError             **error);
+
 G_END_DECLS

@@ -25,11 +25,24 @@ gboolean pb_operations_move      (PbStore             *store,
                                   guint32              uid,
                                   const char          *destination,
                                   GError             **error);
+gboolean pb_operations_move_full (PbStore             *store,
+                                  const char          *account,
+                                  const char          *folder,
+                                  guint32              uid,
+                                  const char          *destination,
+                                  guint32             *new_uid,
+                                  GError             **error);
 gboolean pb_operations_delete    (PbStore             *store,
                                   const char          *account,
                                   const char          *folder,
                                   guint32              uid,
                                   GError             **error);
+/* The journal entry of a move between two local folders (a POP3 account's), done in the
+ * store already: folder_id/uidvalidity/uid name the message at its new place, arg is the
+ * destination's path. Only a POP3 sync replays it (a move to the Trash may mean "delete on the
+ * server"); an IMAP account has no local folders. */
+#define PB_JOURNAL_OP_MOVED_LOCALLY "moved-locally"
+
 char    *pb_operations_normalize_flag (const char     *flag);
 
 G_END_DECLS
