@@ -407,8 +407,9 @@ pb_store_pop3_allocate_uid (PbStore     *self,
 
 /* Local folders
  *
- * A folder listed in local_folders (migration 4) exists only in the store: the store is the only copy of
- * its messages, so a move between two local folders is done here, not left to a server. */
+ * A folder listed in local_folders (migration 4) exists only in the store: the store is the
+ * only copy of its messages, so a move between two local folders is done here, not left to a
+ * server. */
 
 /**
  * pb_store_set_folders_local:
