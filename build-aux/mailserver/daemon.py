@@ -89,9 +89,11 @@ class Handler:
         loop = asyncio.get_running_loop()
         try:
             port = dovecot_port(self.dir, "lmtp")
+            # Shielded like a real MTA: once the final dot is in, the message is delivered even
+            # if the client goes away before reading the reply (the sending tests kill it there).
             for rcpt in local.values():
-                await loop.run_in_executor(None, self.deliver, port, rcpt, data,
-                                           envelope.mail_from or "")
+                await asyncio.shield(loop.run_in_executor(None, self.deliver, port, rcpt, data,
+                                                          envelope.mail_from or ""))
         except Exception as e:  # noqa: BLE001 -- any failure is a temporary one to the client
             log.error("LMTP delivery failed: %s", e)
             return "451 4.3.0 Local delivery failed: %s" % str(e).replace("\n", " ")[:200]

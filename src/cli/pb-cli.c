@@ -13,6 +13,7 @@
 #include <glib-unix.h>
 #include <signal.h>
 
+#include "pb-cli-send.h"
 #include "pb-connection.h"
 #include "pb-engine.h"
 #include "pb-operations.h"
@@ -174,6 +175,7 @@ cmd_account_add (int    argc,
   gboolean pop3_delete_when_deleted = FALSE;
   g_autofree char *pop3_headers_only_over = NULL;
   gboolean pop3_apop = FALSE;
+  gboolean oauth = FALSE;
   const GOptionEntry entries[] = {
     { "email", 0, 0, G_OPTION_ARG_STRING, &email, N_("The address you send from"), N_("ADDR") },
     { "name", 0, 0, G_OPTION_ARG_STRING, &display_name, N_("Your name as others see it"),
@@ -206,6 +208,9 @@ cmd_account_add (int    argc,
       N_("SIZE") },
     { "pop3-apop", 0, 0, G_OPTION_ARG_NONE, &pop3_apop,
       N_("POP3: log in with APOP where the server offers it"), NULL },
+    { "oauth", 0, 0, G_OPTION_ARG_NONE, &oauth,
+      N_("The password command prints an OAuth 2 access token: SMTP logs in with "
+         "OAUTHBEARER or XOAUTH2"), NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new (_("NAME — add an account"));
@@ -273,6 +278,9 @@ cmd_account_add (int    argc,
     return usage_error (context, _("--offline-days must be 0 (all) or more"));
   account = pb_account_new (name, email, incoming, outgoing);
   pb_account_set_offline_days (account, offline_days);
+  if (oauth && outgoing == NULL)
+    return usage_error (context, _("--oauth needs an --outgoing server"));
+  pb_account_set_outgoing_oauth (account, oauth);
   if (pop3_delete || pop3_delete_after_days != 0 || pop3_delete_when_deleted
       || pop3_headers_only_over != NULL || pop3_apop)
     {
@@ -1122,6 +1130,7 @@ print_help (FILE *out)
              "--pop3-delete, --pop3-delete-after-days N or --pop3-delete-when-deleted;\n"
              "--pop3-headers-only-over SIZE downloads only the header of larger messages\n"
              "(show fetches the rest); --pop3-apop allows APOP.\n"));
+  pb_cli_send_print_help (out);
 }
 
 int
@@ -1179,6 +1188,10 @@ main (int    argc,
     return cmd_show (argc - first, argv + first);
   else if (strcmp (argv[first], "search") == 0)
     return cmd_search (argc - first, argv + first);
+  else if (strcmp (argv[first], "send") == 0)
+    return pb_cli_send (argc - first, argv + first);
+  else if (strcmp (argv[first], "outbox") == 0)
+    return pb_cli_outbox (argc - first, argv + first);
   else if (strcmp (argv[first], "flag") == 0 || strcmp (argv[first], "move") == 0
            || strcmp (argv[first], "delete") == 0)
     return cmd_change (argc - first, argv + first);

@@ -4,6 +4,8 @@
 #include <adwaita.h>
 
 #include "pb-account-manager.h"
+#include "pb-outbox.h"
+#include "pb-store.h"
 
 G_BEGIN_DECLS
 
@@ -13,5 +15,9 @@ G_DECLARE_FINAL_TYPE (PbApplication, pb_application, PB, APPLICATION, AdwApplica
 PbApplication    *pb_application_new                 (void);
 PbAccountManager *pb_application_get_account_manager (PbApplication *self);
 void              pb_application_init_i18n           (void);
+PbStore          *pb_application_get_store           (PbApplication *self);
+PbOutbox         *pb_application_get_outbox          (PbApplication *self);
+void              pb_application_compose             (PbApplication *self,
+                                                      const char    *mailto);
 
 G_END_DECLS

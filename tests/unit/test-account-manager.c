@@ -77,6 +77,7 @@ test_round_trip (Fixture       *fixture,
   pb_account_set_password_command (work, "pass show mail/work");
   pb_service_set_ca_file (pb_account_get_incoming (work), "/etc/ssl/work-ca.pem");
   pb_service_set_pinned_sha256 (pb_account_get_outgoing (work), "ab12");
+  pb_account_set_outgoing_oauth (work, TRUE);
 
   g_assert_true (pb_account_manager_add (manager, work, &error));
   g_assert_no_error (error);
@@ -109,10 +110,12 @@ test_round_trip (Fixture       *fixture,
   g_assert_cmpstr (pb_service_get_ca_file (pb_account_get_incoming (loaded)), ==,
                    "/etc/ssl/work-ca.pem");
   g_assert_cmpstr (pb_service_get_pinned_sha256 (pb_account_get_outgoing (loaded)), ==, "ab12");
+  g_assert_true (pb_account_get_outgoing_oauth (loaded));
   g_assert_cmpint (pb_service_get_security (pb_account_get_incoming (loaded)), ==, PB_SECURITY_TLS);
   loaded = pb_account_manager_lookup (again, "home");
   g_assert_nonnull (loaded);
   g_assert_null (pb_account_get_outgoing (loaded));
+  g_assert_false (pb_account_get_outgoing_oauth (loaded));
   g_assert_cmpint (pb_service_get_security (pb_account_get_incoming (loaded)), ==,
                    PB_SECURITY_STARTTLS);
   g_assert_cmpuint (pb_service_get_port (pb_account_get_incoming (loaded)), ==, 1143);
@@ -142,6 +145,8 @@ test_invalid_file (Fixture       *fixture,
     "[Account work]\nemail=a@b\nincoming=imaps://a:pw@b\n",          /* password in URL */
     "[Account ../x]\nemail=a@b\nincoming=imaps://a@b\n",             /* unsafe name */
     "[Account work]\nemail=a@b\nincoming=imaps://a@b\noutgoing=imaps://a@b\n",
+    "[Account work]\nemail=a@b\nincoming=imaps://a@b\noutgoing=smtps://a@b\n"
+    "outgoing-auth=kerberos\n",                                     /* unknown login */
     "not a key file \x01\n",
   };
 

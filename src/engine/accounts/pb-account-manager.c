@@ -232,6 +232,19 @@ load_account (GKeyFile    *file,
       gint days = g_key_file_get_integer (file, group, "offline-days", NULL);
       pb_account_set_offline_days (account, CLAMP (days, 0, 36500));
     }
+  /* The password command prints an OAuth 2 access token instead of a password. */
+  {
+    g_autofree char *auth = g_key_file_get_string (file, group, "outgoing-auth", NULL);
+
+    if (auth != NULL && g_strcmp0 (auth, "oauth") != 0 && g_strcmp0 (auth, "password") != 0)
+      {
+        g_set_error (error, PB_ACCOUNT_ERROR, PB_ACCOUNT_ERROR_INVALID,
+                     _("[%s]: outgoing-auth must be “password” or “oauth”"), group);
+        g_object_unref (account);
+        return NULL;
+      }
+    pb_account_set_outgoing_oauth (account, g_strcmp0 (auth, "oauth") == 0);
+  }
   pb_account_load_pop3_policy (account, file, group);
   return account;
 }
@@ -315,6 +328,8 @@ save (PbAccountManager  *self,
       if (pb_account_get_offline_days (account) > 0)
         g_key_file_set_integer (file, group, "offline-days",
                                 pb_account_get_offline_days (account));
+      if (pb_account_get_outgoing_oauth (account))
+        g_key_file_set_string (file, group, "outgoing-auth", "oauth");
       pb_account_save_pop3_policy (account, file, group);
     }
 

@@ -8,6 +8,7 @@
 #include "pb-imap-store.h"
 #include "pb-pop3-store.h"
 #include "pb-secret-credentials.h"
+#include "pb-smtp-transport.h"
 #include "pb-util-private.h"
 
 struct _PbAccount
@@ -25,6 +26,8 @@ struct _PbAccount
 
   PbCredentials *credentials;
   PbRemoteStore *remote_store;
+  PbTransport   *transport;
+  gboolean       outgoing_oauth;
 };
 
 G_DEFINE_FINAL_TYPE (PbAccount, pb_account, G_TYPE_OBJECT)
@@ -48,6 +51,7 @@ pb_account_dispose (GObject *object)
   g_clear_object (&self->outgoing);
   g_clear_object (&self->credentials);
   g_clear_object (&self->remote_store);
+  g_clear_object (&self->transport);
 
   G_OBJECT_CLASS (pb_account_parent_class)->dispose (object);
 }
@@ -221,7 +225,10 @@ pb_account_set_password_command (PbAccount  *self,
 {
   g_return_if_fail (PB_IS_ACCOUNT (self));
   if (pb_set_str (&self->password_command, command && *command ? command : NULL))
-    g_clear_object (&self->credentials);
+    {
+      g_clear_object (&self->credentials);
+      g_clear_object (&self->transport);
+    }
 }
 
 /**
@@ -367,6 +374,53 @@ pb_account_get_remote_store (PbAccount *self)
         }
     }
   return self->remote_store;
+}
+
+/**
+ * pb_account_get_transport:
+ *
+ * Returns: (transfer none) (nullable): the outgoing backend (SMTP), or %NULL when the account
+ *   has no outgoing server
+ */
+PbTransport *
+pb_account_get_transport (PbAccount *self)
+{
+  g_return_val_if_fail (PB_IS_ACCOUNT (self), NULL);
+
+  if (self->transport == NULL && self->outgoing != NULL
+      && pb_service_get_protocol (self->outgoing) == PB_PROTOCOL_SMTP)
+    {
+      self->transport = pb_smtp_transport_new (self->outgoing,
+                                               pb_account_get_credentials (self));
+      pb_smtp_transport_set_auth (PB_SMTP_TRANSPORT (self->transport),
+                                  self->outgoing_oauth ? PB_SMTP_AUTH_OAUTH
+                                                       : PB_SMTP_AUTH_PASSWORD);
+    }
+  return self->transport;
+}
+
+/**
+ * pb_account_set_outgoing_oauth:
+ * @oauth: %TRUE when the account's secret (typically printed by its password command) is an
+ *   OAuth 2 access token: SMTP then logs in with OAUTHBEARER or XOAUTH2, whichever the server
+ *   offers, instead of PLAIN or LOGIN
+ */
+void
+pb_account_set_outgoing_oauth (PbAccount *self,
+                               gboolean   oauth)
+{
+  g_return_if_fail (PB_IS_ACCOUNT (self));
+  self->outgoing_oauth = !!oauth;
+  if (self->transport != NULL)
+    pb_smtp_transport_set_auth (PB_SMTP_TRANSPORT (self->transport),
+                                oauth ? PB_SMTP_AUTH_OAUTH : PB_SMTP_AUTH_PASSWORD);
+}
+
+gboolean
+pb_account_get_outgoing_oauth (PbAccount *self)
+{
+  g_return_val_if_fail (PB_IS_ACCOUNT (self), FALSE);
+  return self->outgoing_oauth;
 }
 
 /* Names appear in paths under $XDG_DATA_HOME/postbote and on the command line, so they are

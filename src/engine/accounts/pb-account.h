@@ -6,6 +6,7 @@
 #include "pb-credentials.h"
 #include "pb-remote-store.h"
 #include "pb-service.h"
+#include "pb-transport.h"
 
 G_BEGIN_DECLS
 
@@ -64,6 +65,10 @@ void           pb_account_save_pop3_policy      (PbAccount     *self,
                                                  const char    *group);
 PbCredentials *pb_account_get_credentials       (PbAccount     *self);
 PbRemoteStore *pb_account_get_remote_store      (PbAccount     *self);
+PbTransport   *pb_account_get_transport         (PbAccount     *self);
+gboolean       pb_account_get_outgoing_oauth    (PbAccount     *self);
+void           pb_account_set_outgoing_oauth    (PbAccount     *self,
+                                                 gboolean       oauth);
 gboolean       pb_account_name_is_valid         (const char    *name);
 
 G_END_DECLS

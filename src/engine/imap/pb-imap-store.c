@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "pb-connection.h"
 #include "pb-imap-client.h"
 #include "pb-imap-store.h"
@@ -22,6 +24,12 @@ struct _PbImapStore
   guint          offline_days;
   PbService     *service;
   PbCredentials *credentials;
+
+  /* A session kept open briefly for appends, so a batch of Sent copies logs in once. */
+  GMutex         append_lock;
+  PbImapClient  *append_client;
+  PbFolderInfo  *append_folder;
+  gint64         append_used;
 };
 
 static void remote_store_iface_init (PbRemoteStoreInterface *iface);
@@ -382,6 +390,232 @@ pb_imap_store_fetch_body_finish (PbRemoteStore  *store,
 }
 
 typedef struct {
+  PbStore      *store;
+  PbFolderRole  role;
+  GBytes       *raw;
+  guint         flags;
+  GMainContext *context;
+} AppendData;
+
+static void
+append_data_free (AppendData *data)
+{
+  g_clear_object (&data->store);
+  g_bytes_unref (data->raw);
+  g_main_context_unref (data->context);
+  g_free (data);
+}
+
+/* Seconds an append session stays open for the next message. */
+#define APPEND_IDLE 5
+
+/* The folder with @role: by its special use, else by its usual English name for Sent and
+ * Drafts (servers without SPECIAL-USE), created if it does not exist. */
+static PbFolderInfo *
+find_role_folder (PbImapClient  *client,
+                  PbFolderRole   role,
+                  GCancellable  *cancellable,
+                  GError       **error)
+{
+  g_autoptr(GPtrArray) folders = pb_imap_client_list_folders (client, cancellable, error);
+  const char *fallback = role == PB_FOLDER_ROLE_SENT ? "Sent"
+                         : role == PB_FOLDER_ROLE_DRAFTS ? "Drafts" : NULL;
+  g_autofree char *create = NULL;
+  g_autofree char *quoted = NULL;
+
+  if (folders == NULL)
+    return NULL;
+  for (guint i = 0; i < folders->len; i++)
+    if (pb_folder_info_get_role (g_ptr_array_index (folders, i)) == role)
+      return g_object_ref (g_ptr_array_index (folders, i));
+  for (guint i = 0; fallback != NULL && i < folders->len; i++)
+    if (g_ascii_strcasecmp (pb_folder_info_get_path (g_ptr_array_index (folders, i)),
+                            fallback) == 0)
+      return g_object_ref (g_ptr_array_index (folders, i));
+  if (fallback == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   _("The server has no folder for this kind of message"));
+      return NULL;
+    }
+  quoted = pb_imap_quote_string (fallback);
+  create = g_strdup_printf ("CREATE %s", quoted);
+  if (!pb_imap_client_command (client, create, NULL, NULL, cancellable, error))
+    return NULL;
+  return pb_folder_info_new (fallback, role, TRUE);
+}
+
+static gboolean close_append_session_cb (gpointer user_data);
+
+static void
+append_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  PbImapStore *self = source_object;
+  AppendData *data = task_data;
+  GError *error = NULL;
+  guint32 uid = 0;
+  gboolean ok = FALSE;
+
+  g_mutex_lock (&self->append_lock);
+  for (int attempt = 0; attempt < 2 && !ok; attempt++)
+    {
+      gboolean reused = self->append_client != NULL
+                        && self->append_folder != NULL
+                        && pb_folder_info_get_role (self->append_folder) == data->role;
+      g_autoptr(GString) flags = g_string_new (NULL);
+      const char *remote;
+
+      g_clear_error (&error);
+      if (!reused)
+        {
+          g_clear_object (&self->append_client);
+          g_clear_object (&self->append_folder);
+          self->append_client = open_session (self, cancellable, &error);
+          if (self->append_client == NULL
+              || !pb_imap_client_enable (self->append_client, cancellable, &error))
+            break;
+          self->append_folder = find_role_folder (self->append_client, data->role, cancellable,
+                                                  &error);
+          if (self->append_folder == NULL)
+            break;
+        }
+      for (guint bit = 1; bit != 0 && bit <= data->flags; bit <<= 1)
+        if ((data->flags & bit) && pb_message_flag_to_keyword (bit) != NULL)
+          g_string_append_printf (flags, "%s%s", flags->len ? " " : "",
+                                  pb_message_flag_to_keyword (bit));
+      remote = pb_folder_info_get_remote_name (self->append_folder);
+      ok = pb_imap_client_append (self->append_client,
+                                  remote ? remote : pb_folder_info_get_path (self->append_folder),
+                                  flags->len ? flags->str : NULL, data->raw, &uid, cancellable,
+                                  &error);
+      /* A kept session may have timed out on the server; one fresh try is safe because a
+       * failed APPEND stored nothing. */
+      if (!ok && !(reused && error->domain == PB_CONNECTION_ERROR))
+        break;
+      if (!ok)
+        g_clear_object (&self->append_client);
+    }
+  if (!ok)
+    g_clear_object (&self->append_client);
+
+  if (ok && uid != 0 && data->store != NULL)
+    {
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(GPtrArray) summaries = g_ptr_array_new_with_free_func (
+        (GDestroyNotify) pb_message_summary_free);
+      PbMessageSummary *summary = pb_store_parse_summary (data->raw);
+      gint64 folder_id;
+
+      /* The copy is on the server already; the local one is a convenience until the next
+       * sync, so a failure here is only logged. */
+      summary->uid = uid;
+      summary->flags = data->flags;
+      summary->size = g_bytes_get_size (data->raw);
+      summary->internaldate = g_get_real_time () / G_USEC_PER_SEC;
+      g_ptr_array_add (summaries, summary);
+      folder_id = pb_store_ensure_folder (data->store, self->account, self->append_folder,
+                                          &local_error);
+      if (folder_id == 0
+          || !pb_store_add_messages (data->store, folder_id, summaries, &local_error)
+          || !pb_store_set_body (data->store, folder_id, uid, data->raw, &local_error))
+        g_warning ("%s: the Sent copy is on the server but not in the local store: %s",
+                   self->account, local_error->message);
+    }
+
+  self->append_used = g_get_monotonic_time ();
+  if (self->append_client != NULL)
+    {
+      g_autoptr(GSource) source = g_timeout_source_new_seconds (APPEND_IDLE);
+
+      g_source_set_callback (source, close_append_session_cb, g_object_ref (self),
+                             g_object_unref);
+      g_source_attach (source, data->context);
+    }
+  g_mutex_unlock (&self->append_lock);
+
+  if (!ok)
+    g_task_return_error (task, error);
+  else
+    g_task_return_int (task, uid);
+}
+
+static void
+close_append_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  PbImapStore *self = source_object;
+  g_autoptr(PbImapClient) client = NULL;
+
+  g_mutex_lock (&self->append_lock);
+  if (self->append_client != NULL
+      && g_get_monotonic_time () - self->append_used >= APPEND_IDLE * G_USEC_PER_SEC)
+    client = g_steal_pointer (&self->append_client);
+  g_mutex_unlock (&self->append_lock);
+  if (client != NULL)
+    pb_imap_client_logout (client, NULL);
+  g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+close_append_session_cb (gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (user_data, NULL, NULL, NULL);
+
+  g_task_set_source_tag (task, close_append_session_cb);
+  g_task_run_in_thread (task, close_append_thread);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pb_imap_store_append_async (PbRemoteStore       *store,
+                            PbStore             *local,
+                            PbFolderRole         role,
+                            GBytes              *raw,
+                            guint                flags,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (store, cancellable, callback, user_data);
+  AppendData *data = g_new0 (AppendData, 1);
+
+  data->store = local ? g_object_ref (local) : NULL;
+  data->role = role;
+  data->raw = g_bytes_ref (raw);
+  data->flags = flags;
+  data->context = g_main_context_ref_thread_default ();
+  g_task_set_source_tag (task, pb_imap_store_append_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) append_data_free);
+  g_task_run_in_thread (task, append_thread);
+}
+
+static gboolean
+pb_imap_store_append_finish (PbRemoteStore  *store,
+                             GAsyncResult   *result,
+                             guint32        *uid_out,
+                             GError        **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gssize uid;
+
+  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
+  uid = g_task_propagate_int (G_TASK (result), &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (uid_out != NULL)
+    *uid_out = (guint32) uid;
+  return TRUE;
+}
+
+typedef struct {
   PbStore *store;
   char    *query;
   guint    limit;
@@ -473,6 +707,8 @@ remote_store_iface_init (PbRemoteStoreInterface *iface)
   iface->check_finish = pb_imap_store_check_finish;
   iface->list_folders_async = pb_imap_store_list_folders_async;
   iface->list_folders_finish = pb_imap_store_list_folders_finish;
+  iface->append_async = pb_imap_store_append_async;
+  iface->append_finish = pb_imap_store_append_finish;
 }
 
 static void
@@ -480,6 +716,8 @@ pb_imap_store_dispose (GObject *object)
 {
   PbImapStore *self = PB_IMAP_STORE (object);
 
+  g_clear_object (&self->append_client);
+  g_clear_object (&self->append_folder);
   g_clear_object (&self->service);
   g_clear_object (&self->credentials);
 
@@ -490,6 +728,7 @@ static void
 pb_imap_store_finalize (GObject *object)
 {
   g_free (PB_IMAP_STORE (object)->account);
+  g_mutex_clear (&PB_IMAP_STORE (object)->append_lock);
 
   G_OBJECT_CLASS (pb_imap_store_parent_class)->finalize (object);
 }
@@ -504,6 +743,7 @@ pb_imap_store_class_init (PbImapStoreClass *klass)
 static void
 pb_imap_store_init (PbImapStore *self)
 {
+  g_mutex_init (&self->append_lock);
 }
 
 PbRemoteStore *
