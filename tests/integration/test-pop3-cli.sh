@@ -10,6 +10,8 @@
 #   - delete after N days removes only the old ones (POSTBOTE_POP3_NOW moves the clock);
 #   - delete when deleted locally, via `postbote-cli delete` and the journal;
 #   - headers only above a size, and `show` downloading the rest;
+#   - moves and deletes with "delete from the server": local, byte for byte, nothing downloaded
+#     again, a local-only Sent copy (via `send`) kept too;
 #   - STLS on the pop3:// port.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -83,6 +85,7 @@ deliver() {  # USER SUBJECT
   printf 'From: LMTP Sender <lmtp@example.org>\r\nTo: %s@postbote.test\r\nSubject: %s\r\nMessage-ID: <%s@lmtp.test>\r\nDate: Thu, 26 Nov 2026 12:00:00 +0000\r\n\r\nDelivered over LMTP: %s.\r\n.. a line with a leading dot\r\n' \
     "$1" "$2" "$(echo "$2" | tr -c 'a-zA-Z0-9' '-')" "$2" | "$mailserver" deliver "$server" "$1"
 }
+list_raw() { "$cli" show "$1" "$2" "$3" --raw </dev/null; }
 raw_sha() { "$cli" show "$1" "$2" "$3" --raw </dev/null | sha256sum | cut -d' ' -f1; }
 uids_of() { "$cli" list "$1" "$2" --json | "$py" -c 'import json,sys; print(" ".join(str(m["uid"]) for m in json.load(sys.stdin)))'; }
 folder_shas() {  # ACCOUNT FOLDER: the sorted SHA-256 of every message's raw text
@@ -232,7 +235,8 @@ check "after show, no message lacks its body" '[ "$bodiless" -eq 0 ]'
 "$py" "$syncmail" seed "$server" bob INBOX=6 --seed 204 --tag mv 2>/dev/null \
   || echo "Bail out! seeding bob failed"
 profile mv
-add_pop3 mv bob Battery-Staple-9 pop3s "$PB_POP3S_PORT" --pop3-delete
+add_pop3 mv bob Battery-Staple-9 pop3s "$PB_POP3S_PORT" --pop3-delete \
+  --outgoing "smtps://bob@127.0.0.1:$PB_SMTPS_PORT"
 run sync mv
 check "delete from server: 6 downloaded, the server is empty" \
   '[ "$rc" -eq 0 ] && [ "$(count_server bob)" -eq 0 ] && [ "$(count_local mv)" -eq 6 ]' "$err"
@@ -263,6 +267,23 @@ check "moved back out of the Trash, again at once" \
 run sync mv
 check "after another sync INBOX has it, byte for byte" \
   '[ "$rc" -eq 0 ] && [ "$(folder_shas mv INBOX)" = "$(printf "%s\n" $inbox_left $sha2 | sort | tr "\n" " " | sed "s/ $//")" ]' "$err"
+# A message that exists only locally: the copy of a sent one (to demo, whose maildrop no
+# later check compares), moved to Drafts and deleted from there to the Trash.
+printf 'From: Bob <bob@postbote.test>\nTo: Demo <demo@localhost>\nSubject: Only here\nDate: Thu, 26 Nov 2026 20:00:00 +0000\nMessage-ID: <only-here@postbote.test>\n\nA sent copy that exists only locally.\n' >"$work/only.eml"
+run send mv "$work/only.eml"
+sent_uid=$(uids_of mv Sent)
+sent_sha=$(raw_sha mv Sent "$sent_uid")
+check "send keeps a local copy in Sent" '[ "$rc" -eq 0 ] && [ "$(count_local mv Sent)" -eq 1 ] && grep -q "Only here" <<<"$(list_raw mv Sent "$sent_uid")"' "$err"
+run move mv Sent "$sent_uid" Drafts
+check "the Sent copy moves to Drafts, byte for byte" \
+  '[ "$rc" -eq 0 ] && [ "$(count_local mv Sent)" -eq 0 ] && [ "$(folder_shas mv Drafts)" = "$(printf "%s\n" $sha1 $sent_sha | sort | tr "\n" " " | sed "s/ $//")" ]' "$err"
+for u in $(uids_of mv Drafts); do [ "$(raw_sha mv Drafts "$u")" = "$sent_sha" ] && draft_uid=$u; done
+run delete mv Drafts "${draft_uid:-0}"
+run sync mv
+run sync mv
+check "deleted to the Trash, it survives two syncs there, byte for byte" \
+  '[ "$rc" -eq 0 ] && [ "$(folder_shas mv Trash)" = "$sent_sha" ] && [ "$(folder_shas mv Drafts)" = "$sha1" ]' \
+  "Trash $(folder_shas mv Trash) Drafts $(folder_shas mv Drafts): $err"
 
 # ---------------------------------------------------------------------------------------------
 # 7. Wrong password: one clear error, nothing saved.
