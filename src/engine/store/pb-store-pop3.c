@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <unistd.h>
 
+#include "pb-fault.h"
 #include "pb-store-pop3.h"
 #include "pb-store-private.h"
 
@@ -742,6 +743,7 @@ pb_store_move_local (PbStore     *self,
         goto fail_unlink;
     }
 
+  pb_fault_point ("move-local-before-commit");
   if (!pb_store_write_commit (self, error))
     {
       if (new_body_path != NULL)
@@ -752,6 +754,7 @@ pb_store_move_local (PbStore     *self,
       return FALSE;
     }
 
+  pb_fault_point ("move-local-after-commit");
   /* The old name is no longer referenced; a crash before this unlink leaves a stray file
    * under a UID of the source that is never handed out again (uidnext only grows). */
   if (old_body_path != NULL && new_body_path != NULL)
