@@ -10,7 +10,8 @@ G_BEGIN_DECLS
  * @PB_POP3_LEDGER_PENDING: a local UID is reserved; the message may or may not be stored yet
  *   (a crash in between); the next sync finds out which
  * @PB_POP3_LEDGER_STORED: the message (or its header, see headers_only) is durable locally
- * @PB_POP3_LEDGER_REFETCH: to be downloaded (again) into folder_id, e.g. after a local move
+ * @PB_POP3_LEDGER_REFETCH: to be downloaded (again) into folder_id (a crashed download, or a
+ *   move journalled before folders were local)
  */
 typedef enum {
   PB_POP3_LEDGER_PENDING = 0,
