@@ -10,6 +10,8 @@
 #   - delete after N days removes only the old ones (POSTBOTE_POP3_NOW moves the clock);
 #   - delete when deleted locally, via `postbote-cli delete` and the journal;
 #   - headers only above a size, and `show` downloading the rest;
+#   - moves and deletes with "delete from the server": local, byte for byte, nothing downloaded
+#     again, a local-only Sent copy (via `send`) kept too;
 #   - STLS on the pop3:// port.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -83,6 +85,17 @@ deliver() {  # USER SUBJECT
   printf 'From: LMTP Sender <lmtp@example.org>\r\nTo: %s@postbote.test\r\nSubject: %s\r\nMessage-ID: <%s@lmtp.test>\r\nDate: Thu, 26 Nov 2026 12:00:00 +0000\r\n\r\nDelivered over LMTP: %s.\r\n.. a line with a leading dot\r\n' \
     "$1" "$2" "$(echo "$2" | tr -c 'a-zA-Z0-9' '-')" "$2" | "$mailserver" deliver "$server" "$1"
 }
+list_raw() { "$cli" show "$1" "$2" "$3" --raw </dev/null; }
+raw_sha() { "$cli" show "$1" "$2" "$3" --raw </dev/null | sha256sum | cut -d' ' -f1; }
+uids_of() { "$cli" list "$1" "$2" --json | "$py" -c 'import json,sys; print(" ".join(str(m["uid"]) for m in json.load(sys.stdin)))'; }
+folder_shas() {  # ACCOUNT FOLDER: the sorted SHA-256 of every message's raw text
+  local u
+  for u in $(uids_of "$1" "$2"); do raw_sha "$1" "$2" "$u"; done | sort | tr '\n' ' ' | sed 's/ $//'
+}
+# What Dovecot logged for USER's POP3 sessions since MARK (a line count of its log): how many
+# sessions retrieved anything (its logout line says retr=N/bytes).
+log_mark() { wc -l <"$server/dovecot.log"; }
+retr_since() { tail -n +"$(($1 + 1))" "$server/dovecot.log" | grep -F "pop3($2)" | grep -c "retr=[1-9]"; }
 no_noise() { ! grep -qiE 'critical|warning' <<<"$err"; }
 
 "$py" "$syncmail" seed "$server" alice INBOX=500 --seed 201 --tag pop 2>/dev/null \
@@ -175,11 +188,17 @@ profile del
 add_pop3 del demo demo pop3s "$PB_POP3S_PORT" --pop3-delete-when-deleted
 run sync del
 uid=$("$cli" list del INBOX --json | "$py" -c 'import json,sys; print(json.load(sys.stdin)[0]["uid"])')
+del_sha=$(raw_sha del INBOX "$uid")
+mark=$(log_mark)
 run delete del INBOX "$uid"
-check "delete moves the message to the local Trash" '[ "$rc" -eq 0 ] && [ "$(count_local del)" -eq 5 ]' "$err"
+check "delete moves the message to the local Trash" \
+  '[ "$rc" -eq 0 ] && [ "$(count_local del)" -eq 5 ] && [ "$(folder_shas del Trash)" = "$del_sha" ]' "$err"
 run sync del
-check "the next sync deletes it on the server and keeps it in Trash" \
-  '[ "$rc" -eq 0 ] && [ "$(count_server demo)" -eq 5 ] && [ "$(count_local del Trash)" -eq 1 ]' "$err"
+retr=$(retr_since "$mark" demo)  # before count_server, whose poplib retrieves everything
+check "the next sync deletes it on the server and keeps it in Trash, not downloading it again" \
+  '[ "$rc" -eq 0 ] && [ "$(count_server demo)" -eq 5 ] && [ "$(count_local del Trash)" -eq 1 ] && ! grep -q "INBOX:" <<<"$err"' "$err"
+check "the Trash copy is the message byte for byte, not downloaded again (no RETR)" \
+  '[ "$(folder_shas del Trash)" = "$del_sha" ] && [ "$retr" -eq 0 ]' "$retr sessions retrieved"
 compare "demo's server messages are in INBOX once each" demo del --exact
 run sync del
 check "another sync changes nothing" '[ "$rc" -eq 0 ] && [ "$(count_server demo)" -eq 5 ] && [ "$(count_local del)" -eq 5 ]' "$err"
@@ -208,6 +227,63 @@ check "messages over 4 KB are stored as header only ($bodiless)" '[ "$rc" -eq 0 
 compare "show downloads the rest: every message byte for byte" alice hdr --exact
 bodiless=$("$py" "$pop3mail" bodiless "$XDG_DATA_HOME/postbote" hdr)
 check "after show, no message lacks its body" '[ "$bodiless" -eq 0 ]'
+
+# ---------------------------------------------------------------------------------------------
+# 6b. Moves and deletes with "delete from the server" (bob's maildrop, empty after 4): the
+# server has no copy any more, so the store's local move is all there is. Nothing may be
+# downloaded again, and nothing lost.
+"$py" "$syncmail" seed "$server" bob INBOX=6 --seed 204 --tag mv 2>/dev/null \
+  || echo "Bail out! seeding bob failed"
+profile mv
+add_pop3 mv bob Battery-Staple-9 pop3s "$PB_POP3S_PORT" --pop3-delete \
+  --outgoing "smtps://bob@127.0.0.1:$PB_SMTPS_PORT"
+run sync mv
+check "delete from server: 6 downloaded, the server is empty" \
+  '[ "$rc" -eq 0 ] && [ "$(count_server bob)" -eq 0 ] && [ "$(count_local mv)" -eq 6 ]' "$err"
+read -r u1 u2 u3 _ <<<"$(uids_of mv INBOX)"
+sha1=$(raw_sha mv INBOX "$u1"); sha2=$(raw_sha mv INBOX "$u2"); sha3=$(raw_sha mv INBOX "$u3")
+inbox_left=$(for u in $(uids_of mv INBOX); do [ "$u" = "$u1" ] || [ "$u" = "$u2" ] || [ "$u" = "$u3" ] || raw_sha mv INBOX "$u"; done | sort | tr '\n' ' ' | sed 's/ $//')
+run move mv INBOX "$u1" Drafts
+check "move to Drafts: the message is there at once, byte for byte" \
+  '[ "$rc" -eq 0 ] && [ "$(count_local mv)" -eq 5 ] && [ "$(folder_shas mv Drafts)" = "$sha1" ]' "$err"
+run delete mv INBOX "$u2"
+run delete mv INBOX "$u3"
+check "two deletes move them to the Trash" \
+  '[ "$rc" -eq 0 ] && [ "$(count_local mv Trash)" -eq 2 ] && [ "$(count_local mv)" -eq 3 ]' "$err"
+for u in $(uids_of mv Trash); do [ "$(raw_sha mv Trash "$u")" = "$sha3" ] && t3=$u; done
+run delete mv Trash "${t3:-0}"
+check "a delete inside the Trash is final" '[ "$rc" -eq 0 ] && [ "$(count_local mv Trash)" -eq 1 ]' "$err"
+for pass in 1 2; do
+  run sync mv
+  check "sync $pass after the moves downloads nothing" \
+    '[ "$rc" -eq 0 ] && ! grep -q "INBOX:" <<<"$err" && no_noise' "$err"
+  check "sync $pass: moved and trashed messages are in their folders byte for byte, INBOX keeps the rest" \
+    '[ "$(folder_shas mv Drafts)" = "$sha1" ] && [ "$(folder_shas mv Trash)" = "$sha2" ] && [ "$(folder_shas mv INBOX)" = "$inbox_left" ]' \
+    "Drafts $(folder_shas mv Drafts) Trash $(folder_shas mv Trash) INBOX $(count_local mv)"
+done
+run move mv Trash "$(uids_of mv Trash)" INBOX
+check "moved back out of the Trash, again at once" \
+  '[ "$rc" -eq 0 ] && [ "$(count_local mv)" -eq 4 ] && [ "$(count_local mv Trash)" -eq 0 ]' "$err"
+run sync mv
+check "after another sync INBOX has it, byte for byte" \
+  '[ "$rc" -eq 0 ] && [ "$(folder_shas mv INBOX)" = "$(printf "%s\n" $inbox_left $sha2 | sort | tr "\n" " " | sed "s/ $//")" ]' "$err"
+# A message that exists only locally: the copy of a sent one (to demo, whose maildrop no
+# later check compares), moved to Drafts and deleted from there to the Trash.
+printf 'From: Bob <bob@postbote.test>\nTo: Demo <demo@localhost>\nSubject: Only here\nDate: Thu, 26 Nov 2026 20:00:00 +0000\nMessage-ID: <only-here@postbote.test>\n\nA sent copy that exists only locally.\n' >"$work/only.eml"
+run send mv "$work/only.eml"
+sent_uid=$(uids_of mv Sent)
+sent_sha=$(raw_sha mv Sent "$sent_uid")
+check "send keeps a local copy in Sent" '[ "$rc" -eq 0 ] && [ "$(count_local mv Sent)" -eq 1 ] && grep -q "Only here" <<<"$(list_raw mv Sent "$sent_uid")"' "$err"
+run move mv Sent "$sent_uid" Drafts
+check "the Sent copy moves to Drafts, byte for byte" \
+  '[ "$rc" -eq 0 ] && [ "$(count_local mv Sent)" -eq 0 ] && [ "$(folder_shas mv Drafts)" = "$(printf "%s\n" $sha1 $sent_sha | sort | tr "\n" " " | sed "s/ $//")" ]' "$err"
+for u in $(uids_of mv Drafts); do [ "$(raw_sha mv Drafts "$u")" = "$sent_sha" ] && draft_uid=$u; done
+run delete mv Drafts "${draft_uid:-0}"
+run sync mv
+run sync mv
+check "deleted to the Trash, it survives two syncs there, byte for byte" \
+  '[ "$rc" -eq 0 ] && [ "$(folder_shas mv Trash)" = "$sent_sha" ] && [ "$(folder_shas mv Drafts)" = "$sha1" ]' \
+  "Trash $(folder_shas mv Trash) Drafts $(folder_shas mv Drafts): $err"
 
 # ---------------------------------------------------------------------------------------------
 # 7. Wrong password: one clear error, nothing saved.

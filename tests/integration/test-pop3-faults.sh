@@ -146,5 +146,43 @@ cut_bytes() {
 }
 scenario "connection cut inside a message (60,000 bytes into the TLS stream)" cut_bytes
 
+# ---------------------------------------------------------------------------------------------
+# Moves between a POP3 account's folders are local (the server has no copy with --pop3-delete):
+# `delete` (a move to the Trash) killed before and after its commit leaves every message whole,
+# in exactly one folder, read from the store's files; the next process finishes the job.
+"$py" "$syncmail" seed "$server" bob INBOX=3 --seed 399 --tag mv 2>/dev/null || echo "# seeding failed"
+profile mv
+add_direct
+run sync f
+"$py" "$pop3mail" stored "$XDG_DATA_HOME/postbote" f | sort >"$work/mv-before.sha"
+count_in() { "$cli" list f "$1" --json 2>/dev/null | "$py" -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+trash=0
+for fault in move-local-before-commit move-local-after-commit; do
+  uid=$("$cli" list f INBOX --json | "$py" -c 'import json,sys; print(json.load(sys.stdin)[0]["uid"])')
+  POSTBOTE_FAULT=$fault run delete f INBOX "$uid"
+  killed=$rc
+  "$py" "$pop3mail" stored "$XDG_DATA_HOME/postbote" f | sort >"$work/mv-after.sha"
+  [ "$fault" = move-local-after-commit ] && trash=$((trash + 1))
+  inbox_n=$(count_in INBOX); trash_n=$(count_in Trash)
+  run sync f
+  "$py" "$pop3mail" stored "$XDG_DATA_HOME/postbote" f | sort >"$work/mv-synced.sha"
+  if [ "$killed" -eq 137 ] && cmp -s "$work/mv-before.sha" "$work/mv-after.sha" \
+     && cmp -s "$work/mv-before.sha" "$work/mv-synced.sha" && [ "$rc" -eq 0 ] \
+     && [ "$trash_n" -eq "$trash" ] && [ "$((inbox_n + trash_n))" -eq 3 ]; then
+    ok "kill -9 at $fault in a local move: each message whole, once ($inbox_n in INBOX, $trash_n in Trash)"
+  else
+    not_ok "kill -9 at $fault in a local move" "exit $killed, sync $rc: $err, INBOX $inbox_n Trash $trash_n" \
+      "$(diff "$work/mv-before.sha" "$work/mv-after.sha")" "$(diff "$work/mv-before.sha" "$work/mv-synced.sha")"
+  fi
+done
+uid=$("$cli" list f INBOX --json | "$py" -c 'import json,sys; print(json.load(sys.stdin)[0]["uid"])')
+run delete f INBOX "$uid"
+"$py" "$pop3mail" stored "$XDG_DATA_HOME/postbote" f | sort >"$work/mv-after.sha"
+if [ "$rc" -eq 0 ] && cmp -s "$work/mv-before.sha" "$work/mv-after.sha" && [ "$(count_in Trash)" -eq 2 ]; then
+  ok "after the kills, a delete to the Trash works"
+else
+  not_ok "after the kills, a delete to the Trash" "exit $rc: $err, Trash $(count_in Trash)"
+fi
+
 echo "1..$n"
 exit $failed

@@ -7,6 +7,7 @@
 
 #include "pb-fault.h"
 #include "pb-imap-sync.h"
+#include "pb-operations.h"
 #include "pb-pop3-sync.h"
 #include "pb-store-pop3.h"
 
@@ -77,7 +78,8 @@ pb_pop3_sync_ensure_folders (PbStore     *store,
       if (id == 0 || !pb_store_set_folder_state (store, id, POP3_UIDVALIDITY, 1, 0, error))
         return FALSE;
     }
-  return TRUE;
+  /* Marked as such, so that moves between them happen in the store (pb_operations_move()). */
+  return pb_store_set_folders_local (store, account, error);
 }
 
 gint64
@@ -104,10 +106,24 @@ pb_pop3_sync_folder_by_role (PbStore       *store,
   return 0;
 }
 
-/* The operation journal of a POP3 account is local already (the store applied every change);
- * what matters for the server is which downloaded messages the user deleted or moved. A
- * moved message's local copy is gone (the store removes the source at once and expects the
- * server to deliver the copy), so it is downloaded again into its new folder. */
+/* Whether the journal entry stands for "deleted locally": a move to the Trash, or a delete
+ * inside it (or without one). */
+static gboolean
+entry_deletes (const PbJournalEntry *entry,
+               gint64                trash_id)
+{
+  if (g_strcmp0 (entry->op, PB_JOURNAL_OP_EXPUNGE) == 0)
+    return TRUE;
+  return g_strcmp0 (entry->op, PB_JOURNAL_OP_MOVED_LOCALLY) == 0 && entry->folder_id == trash_id;
+}
+
+/* The operation journal of a POP3 account is local already (the store applied every change,
+ * moves included: pb_store_move_local() took the message and its ledger row to the new
+ * folder). What matters for the server is which downloaded messages the user deleted: with
+ * "delete when deleted", a message moved to the Trash or expunged is marked for DELE. The
+ * entry names the message where it went, so its ledger row is found there; a message moved on
+ * again before this sync (e.g. out of the Trash by Undo) is no longer there and stays on the
+ * server. A message that exists only locally has no ledger row and nothing to do. */
 static gboolean
 replay_journal (PbStore             *store,
                 const char          *account,
@@ -130,8 +146,9 @@ replay_journal (PbStore             *store,
       PbJournalEntry *entry = g_ptr_array_index (entries, i);
       g_autofree char *uidl = NULL;
       g_autoptr(GError) local_error = NULL;
+      gboolean legacy_move = g_strcmp0 (entry->op, PB_JOURNAL_OP_MOVE) == 0;
 
-      if (entry->uid != 0)
+      if (entry->uid != 0 && (legacy_move || entry_deletes (entry, trash_id)))
         uidl = pb_store_pop3_ledger_find (store, account, entry->folder_id, entry->uid,
                                           &local_error);
       if (local_error != NULL)
@@ -140,8 +157,11 @@ replay_journal (PbStore             *store,
           return FALSE;
         }
 
-      if (uidl != NULL && g_strcmp0 (entry->op, PB_JOURNAL_OP_MOVE) == 0)
+      if (uidl != NULL && legacy_move)
         {
+          /* Only from a store older than local folders (migration 4), whose move removed the
+           * local copy expecting a server to deliver it: downloading it again is all that is
+           * left. pb_pop3_sync_ensure_folders() marks the folders local before any new move. */
           gint64 destination = pb_store_lookup_folder (store, account, entry->arg, NULL);
           const char *one[] = { uidl };
 
@@ -153,8 +173,7 @@ replay_journal (PbStore             *store,
                                             error))
             return FALSE;
         }
-      else if (uidl != NULL && g_strcmp0 (entry->op, PB_JOURNAL_OP_EXPUNGE) == 0
-               && policy->delete_when_deleted)
+      else if (uidl != NULL && policy->delete_when_deleted)
         {
           const char *one[] = { uidl };
 
@@ -162,9 +181,6 @@ replay_journal (PbStore             *store,
                                          error))
             return FALSE;
         }
-      else if (uidl == NULL && g_strcmp0 (entry->op, PB_JOURNAL_OP_MOVE) == 0)
-        g_warning ("%s: message %u moved to “%s” exists only locally and could not be copied",
-                   account, entry->uid, entry->arg);
       if (!pb_store_journal_remove (store, entry->id, error))
         return FALSE;
     }

@@ -10,7 +10,8 @@ G_BEGIN_DECLS
  * @PB_POP3_LEDGER_PENDING: a local UID is reserved; the message may or may not be stored yet
  *   (a crash in between); the next sync finds out which
  * @PB_POP3_LEDGER_STORED: the message (or its header, see headers_only) is durable locally
- * @PB_POP3_LEDGER_REFETCH: to be downloaded (again) into folder_id, e.g. after a local move
+ * @PB_POP3_LEDGER_REFETCH: to be downloaded (again) into folder_id (a crashed download, or a
+ *   move journalled before folders were local)
  */
 typedef enum {
   PB_POP3_LEDGER_PENDING = 0,
@@ -64,6 +65,23 @@ char       *pb_store_pop3_ledger_find        (PbStore             *self,
                                               GError             **error);
 guint32     pb_store_pop3_allocate_uid       (PbStore             *self,
                                               gint64               folder_id,
+                                              GError             **error);
+
+/* Local folders (a POP3 account's): the store is their only copy. */
+gboolean    pb_store_set_folders_local       (PbStore             *self,
+                                              const char          *account,
+                                              GError             **error);
+gboolean    pb_store_folder_is_local         (PbStore             *self,
+                                              gint64               folder_id,
+                                              GError             **error);
+gboolean    pb_store_move_local              (PbStore             *self,
+                                              const char          *account,
+                                              gint64               folder_id,
+                                              guint32              uid,
+                                              gint64               destination_id,
+                                              const char          *journal_op,
+                                              const char          *journal_arg,
+                                              guint32             *new_uid,
                                               GError             **error);
 
 G_END_DECLS

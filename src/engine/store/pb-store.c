@@ -191,6 +191,20 @@ static const char * const migrations[] = {
   "  PRIMARY KEY (account, uidl)"
   ") WITHOUT ROWID;"
   "CREATE INDEX IF NOT EXISTS pop3_uidl_message ON pop3_uidl (folder_id, uid);",
+
+  /* 4: folders that exist only in the store (a POP3 account's): a move between two of them
+   * happens locally (pb_store_move_local()) instead of being left to a server. A table of
+   * its own rather than a column, so that the step can run again over a schema that has it
+   * (ALTER TABLE ADD COLUMN cannot). Accounts with POP3 ledger rows are POP3 accounts, whose
+   * folders were all local already. */
+  "CREATE TABLE IF NOT EXISTS local_folders ("
+  "  folder_id INTEGER PRIMARY KEY"
+  ");"
+  "CREATE TRIGGER IF NOT EXISTS local_folders_delete AFTER DELETE ON folders BEGIN"
+  "  DELETE FROM local_folders WHERE folder_id = old.id;"
+  "END;"
+  "INSERT OR IGNORE INTO local_folders (folder_id)"
+  "  SELECT id FROM folders WHERE account IN (SELECT account FROM pop3_uidl);",
 };
 
 G_DEFINE_FINAL_TYPE (PbStore, pb_store, G_TYPE_OBJECT)

@@ -8,6 +8,7 @@
 
 #include "pb-imap-sync.h"
 #include "pb-operations.h"
+#include "pb-store-pop3.h"
 
 /**
  * pb_operations_normalize_flag:
@@ -170,10 +171,51 @@ pb_operations_move (PbStore     *store,
                     const char  *destination,
                     GError     **error)
 {
-  g_autoptr(PbMessageSummary) message = NULL;
-  guint32 uidvalidity, destination_uidvalidity;
-  gint64 folder_id;
+  return pb_operations_move_full (store, account, folder, uid, destination, NULL, error);
+}
 
+/* Between two local folders (a POP3 account's, where the store is the only copy) the message
+ * moves in the store at once, body and all, and keeps whatever it was: nothing is downloaded
+ * again, and a message that exists only here (a sent copy, a draft) is not lost. The journal
+ * entry, written in the same transaction, tells the POP3 sync where the message went. */
+static gboolean
+move_local (PbStore     *store,
+            const char  *account,
+            gint64       folder_id,
+            guint32      uid,
+            gint64       destination_id,
+            const char  *destination,
+            guint32     *new_uid,
+            GError     **error)
+{
+  return pb_store_move_local (store, account, folder_id, uid, destination_id,
+                              PB_JOURNAL_OP_MOVED_LOCALLY, destination, new_uid, error);
+}
+
+/**
+ * pb_operations_move_full:
+ * @new_uid: (out) (optional): the message's UID in @destination when it is known at once
+ *   (local folders), else 0: the server assigns it and the next sync brings it
+ *
+ * pb_operations_move(), telling where the message went.
+ */
+gboolean
+pb_operations_move_full (PbStore     *store,
+                         const char  *account,
+                         const char  *folder,
+                         guint32      uid,
+                         const char  *destination,
+                         guint32     *new_uid,
+                         GError     **error)
+{
+  g_autoptr(PbMessageSummary) message = NULL;
+  g_autoptr(GError) local_error = NULL;
+  guint32 uidvalidity, destination_uidvalidity;
+  gint64 folder_id, destination_id;
+  gboolean local;
+
+  if (new_uid != NULL)
+    *new_uid = 0;
   if (g_strcmp0 (folder, destination) == 0)
     {
       g_set_error (error, PB_STORE_ERROR, PB_STORE_ERROR_FAILED,
@@ -181,12 +223,26 @@ pb_operations_move (PbStore     *store,
       return FALSE;
     }
   folder_id = folder_id_or_error (store, account, folder, &uidvalidity, error);
-  if (folder_id == 0
-      || folder_id_or_error (store, account, destination, &destination_uidvalidity, error) == 0)
+  if (folder_id == 0)
+    return FALSE;
+  destination_id = folder_id_or_error (store, account, destination, &destination_uidvalidity,
+                                       error);
+  if (destination_id == 0)
     return FALSE;
   message = message_or_error (store, folder_id, folder, uid, error);
   if (message == NULL)
     return FALSE;
+
+  local = pb_store_folder_is_local (store, folder_id, &local_error)
+          && pb_store_folder_is_local (store, destination_id, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (local)
+    return move_local (store, account, folder_id, uid, destination_id, destination, new_uid,
+                       error);
 
   /* The local copy leaves the source now; the destination gets it, with its new UID, from the
    * server on the next sync. The server deletes the source only after the copy exists. */
