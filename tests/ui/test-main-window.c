@@ -696,6 +696,76 @@ test_main_window_new_mail (void)
   g_free (mail.subject);
 }
 
+static gboolean
+conversations_listed (gpointer user_data)
+{
+  GListModel *model = message_model ();
+  gboolean want = GPOINTER_TO_INT (user_data);
+
+  return PB_IS_MESSAGE_LIST (model) && pb_message_list_get_threads (PB_MESSAGE_LIST (model)) == want
+         && !pb_message_list_get_loading (PB_MESSAGE_LIST (model)) && all_loaded (NULL);
+}
+
+/* Group by Conversation: one row per thread of the demo mail, with the thread's size. */
+static void
+test_main_window_conversations (void)
+{
+  g_autoptr (GSettings) settings = g_settings_new (APP_ID);
+  g_autoptr (GPtrArray) rows = g_ptr_array_new ();
+  guint n_messages, n_threads, n_counted = 0, shown = 0;
+
+  g_assert_false (g_settings_get_boolean (settings, "conversations"));
+  /* The unified inbox, as the tests before left it. */
+  wait_until (conversations_listed, GINT_TO_POINTER (FALSE), "the unified inbox");
+  n_messages = g_list_model_get_n_items (message_model ());
+
+  /* The check item of the list's menu. */
+  activate ("win.conversations", NULL);
+  g_assert_true (g_settings_get_boolean (settings, "conversations"));
+  wait_until (conversations_listed, GINT_TO_POINTER (TRUE), "the conversations");
+  n_threads = g_list_model_get_n_items (message_model ());
+  g_test_message ("%u messages in %u conversations", n_messages, n_threads);
+  g_assert_cmpuint (n_threads, <, n_messages);
+  for (guint i = 0; i < n_threads; i++)
+    {
+      g_autoptr (PbMessageItem) item = g_list_model_get_item (message_model (), i);
+
+      if (pb_message_item_get_thread_count (item) > 1)
+        n_counted++;
+    }
+  g_assert_cmpuint (n_counted, >, 0);
+
+  /* The rows on screen show the count of those that have one, and only of those. */
+  gtk_test_widget_wait_for_draw (GTK_WIDGET (window));
+  spin_for (100);
+  collect_widgets (GTK_WIDGET (window), "message-row", rows);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      PbMessageRow *row = g_ptr_array_index (rows, i);
+      GtkWidget *count = require_widget (GTK_WIDGET (row), "message-thread-count");
+      PbMessageItem *item = pb_message_row_get_item (row);
+      guint n;
+
+      if (item == NULL || !gtk_widget_get_mapped (GTK_WIDGET (row)))
+        continue;
+      n = pb_message_item_get_thread_count (item);
+      g_assert_cmpint (gtk_widget_get_visible (count), ==, n > 1);
+      if (n > 1)
+        {
+          g_autofree char *text = g_strdup_printf ("%u", n);
+
+          g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (count)), ==, text);
+          shown++;
+        }
+    }
+  g_assert_cmpuint (shown, >, 0);
+
+  activate ("win.conversations", NULL);
+  g_assert_false (g_settings_get_boolean (settings, "conversations"));
+  wait_until (conversations_listed, GINT_TO_POINTER (FALSE), "the messages again");
+  g_assert_cmpuint (g_list_model_get_n_items (message_model ()), ==, n_messages);
+}
+
 static void
 test_main_window_big_list (void)
 {
@@ -799,6 +869,7 @@ main (int   argc,
   g_test_add_func ("/ui/main-window/actions", test_main_window_actions);
   g_test_add_func ("/ui/main-window/search", test_main_window_search);
   g_test_add_func ("/ui/main-window/new-mail", test_main_window_new_mail);
+  g_test_add_func ("/ui/main-window/conversations", test_main_window_conversations);
   g_test_add_func ("/ui/main-window/big-list", test_main_window_big_list);
 
   status = g_test_run ();

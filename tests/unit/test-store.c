@@ -1181,6 +1181,9 @@ test_migrate_body_index (Fixture       *fixture,
 
   /* Back to the layout of version 1, with the bodies as that version indexed them. */
   sql_exec (db_path,
+            "DROP INDEX messages_thread;"
+            "DROP INDEX messages_in_reply_to;"
+            "ALTER TABLE messages DROP COLUMN thread_id;"
             "DROP TRIGGER messages_fts_delete;"
             "CREATE TEMP TABLE old AS SELECT rowid AS id, subject, sender, recipients"
             "  FROM messages_fts;"

@@ -26,6 +26,7 @@ struct _PbMessageItem
   char           *from_addr;
   char           *preview;
   gboolean        has_attachment;
+  guint           thread_count;
   gboolean        loaded;
 };
 
@@ -42,6 +43,7 @@ enum {
   PROP_FLAGS,
   PROP_PREVIEW,
   PROP_HAS_ATTACHMENT,
+  PROP_THREAD_COUNT,
   PROP_LOADED,
   N_PROPS
 };
@@ -101,6 +103,9 @@ pb_message_item_get_property (GObject    *object,
       break;
     case PROP_HAS_ATTACHMENT:
       g_value_set_boolean (value, self->has_attachment);
+      break;
+    case PROP_THREAD_COUNT:
+      g_value_set_uint (value, self->thread_count);
       break;
     case PROP_LOADED:
       g_value_set_boolean (value, self->loaded);
@@ -177,6 +182,14 @@ pb_message_item_class_init (PbMessageItemClass *klass)
   properties[PROP_HAS_ATTACHMENT] =
     g_param_spec_boolean ("has-attachment", NULL, NULL, FALSE, flags);
   /**
+   * PbMessageItem:thread-count:
+   *
+   * How many messages the conversation of this message has, in all folders of its account,
+   * when the item comes from a list of conversations (#PbMessageList:threads); else 1.
+   */
+  properties[PROP_THREAD_COUNT] =
+    g_param_spec_uint ("thread-count", NULL, NULL, 0, G_MAXUINT, 1, flags);
+  /**
    * PbMessageItem:loaded:
    *
    * Whether the item shows a message; %FALSE while it is a placeholder waiting for the store.
@@ -189,6 +202,7 @@ pb_message_item_class_init (PbMessageItemClass *klass)
 static void
 pb_message_item_init (PbMessageItem *self)
 {
+  self->thread_count = 1;
   g_atomic_int_inc (&n_alive);
 }
 
@@ -243,7 +257,8 @@ pb_message_item_update (PbMessageItem          *self,
       && g_strcmp0 (self->subject, summary->subject) == 0
       && g_strcmp0 (self->from_name, summary->from_name) == 0
       && g_strcmp0 (self->from_addr, summary->from_addr) == 0
-      && g_strcmp0 (self->preview, summary->preview) == 0)
+      && g_strcmp0 (self->preview, summary->preview) == 0
+      && self->thread_count == MAX (summary->thread_count, 1))
     return;
 
   g_object_freeze_notify (G_OBJECT (self));
@@ -255,6 +270,7 @@ pb_message_item_update (PbMessageItem          *self,
   SET_VALUE (flags, summary->flags, PROP_FLAGS);
   set_string (self, &self->preview, summary->preview, PROP_PREVIEW);
   SET_VALUE (has_attachment, summary->has_attachment != FALSE, PROP_HAS_ATTACHMENT);
+  SET_VALUE (thread_count, MAX (summary->thread_count, 1), PROP_THREAD_COUNT);
   SET_VALUE (loaded, TRUE, PROP_LOADED);
   g_object_thaw_notify (G_OBJECT (self));
 }
@@ -415,4 +431,16 @@ pb_message_item_get_loaded (PbMessageItem *self)
 {
   g_return_val_if_fail (PB_IS_MESSAGE_ITEM (self), FALSE);
   return self->loaded;
+}
+
+/**
+ * pb_message_item_get_thread_count:
+ *
+ * Returns: how many messages the message's conversation has (see #PbMessageItem:thread-count)
+ */
+guint
+pb_message_item_get_thread_count (PbMessageItem *self)
+{
+  g_return_val_if_fail (PB_IS_MESSAGE_ITEM (self), 1);
+  return self->thread_count;
 }

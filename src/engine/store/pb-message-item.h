@@ -31,5 +31,6 @@ PbMessageFlags  pb_message_item_get_flags          (PbMessageItem *self);
 const char     *pb_message_item_get_preview        (PbMessageItem *self);
 gboolean        pb_message_item_get_has_attachment (PbMessageItem *self);
 gboolean        pb_message_item_get_loaded         (PbMessageItem *self);
+guint           pb_message_item_get_thread_count   (PbMessageItem *self);
 
 G_END_DECLS

@@ -93,6 +93,7 @@ struct _PbMessageList
 
   PbStore      *store;
   gint64        folder_id;
+  gboolean      threads;        /* one row per conversation */
   guint         page_size;
   guint         max_pages;
 
@@ -131,6 +132,7 @@ enum {
   PROP_FOLDER_ID,
   PROP_PAGE_SIZE,
   PROP_MAX_PAGES,
+  PROP_THREADS,
   PROP_LOADING,
   PROP_N_ITEMS,
   N_PROPS
@@ -140,6 +142,14 @@ static GParamSpec *properties[N_PROPS];
 
 static void start_reload   (PbMessageList *self);
 static void schedule_loads (PbMessageList *self);
+
+/* The folder as the store is asked about it: a list of conversations marks the id (see
+ * PB_STORE_THREADS_BIT in pb-store-private.h). */
+static gint64
+store_folder (PbMessageList *self)
+{
+  return self->threads ? pb_store_threads_folder (self->folder_id) : self->folder_id;
+}
 
 /* Order */
 
@@ -513,7 +523,7 @@ start_page_load (PbMessageList *self,
   request->cancellable = g_cancellable_new ();
   g_hash_table_insert (self->requests, GUINT_TO_POINTER (index), request);
   /* Always a whole page, also at the end: more rows than expected mean the folder grew. */
-  pb_store_list_messages_async (self->store, self->folder_id, index * self->page_size,
+  pb_store_list_messages_async (self->store, store_folder (self), index * self->page_size,
                                 self->page_size, request->cancellable, page_loaded_cb, request);
 }
 
@@ -1185,7 +1195,7 @@ start_reload (PbMessageList *self)
 
   if (self->reload_windows->len == 0)
     {
-      pb_store_count_messages_async (self->store, self->folder_id, request->cancellable,
+      pb_store_count_messages_async (self->store, store_folder (self), request->cancellable,
                                      count_loaded_cb, request);
     }
   else
@@ -1209,7 +1219,7 @@ start_reload (PbMessageList *self)
 
           g_array_append_val (ranges, range);
         }
-      pb_store_read_ranges_async (self->store, self->folder_id, ranges, request->cancellable,
+      pb_store_read_ranges_async (self->store, store_folder (self), ranges, request->cancellable,
                                   ranges_loaded_cb, request);
     }
 }
@@ -1347,6 +1357,9 @@ pb_message_list_get_property (GObject    *object,
     case PROP_MAX_PAGES:
       g_value_set_uint (value, self->max_pages);
       break;
+    case PROP_THREADS:
+      g_value_set_boolean (value, self->threads);
+      break;
     case PROP_LOADING:
       g_value_set_boolean (value, self->loading);
       break;
@@ -1379,6 +1392,9 @@ pb_message_list_set_property (GObject      *object,
       break;
     case PROP_MAX_PAGES:
       self->max_pages = g_value_get_uint (value);
+      break;
+    case PROP_THREADS:
+      self->threads = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1428,6 +1444,15 @@ pb_message_list_class_init (PbMessageListClass *klass)
    */
   properties[PROP_MAX_PAGES] =
     g_param_spec_uint ("max-pages", NULL, NULL, 1, G_MAXUINT, DEFAULT_MAX_PAGES, construct);
+  /**
+   * PbMessageList:threads:
+   *
+   * Whether the list shows conversations: one row per thread (messages joined by In-Reply-To
+   * and References), the newest message of the thread in the folder, in the same order as
+   * the messages; #PbMessageItem:thread-count gives the thread's size in all folders of the
+   * account.
+   */
+  properties[PROP_THREADS] = g_param_spec_boolean ("threads", NULL, NULL, FALSE, construct);
   /**
    * PbMessageList:loading:
    *
@@ -1552,4 +1577,35 @@ pb_message_list_get_n_requests (PbMessageList *self)
 {
   g_return_val_if_fail (PB_IS_MESSAGE_LIST (self), 0);
   return self->requests != NULL ? g_hash_table_size (self->requests) : 0;
+}
+
+/**
+ * pb_message_list_new_threads:
+ * @store: the store
+ * @folder_id: the store's id of the folder
+ *
+ * Like pb_message_list_new(), but the list shows conversations (see #PbMessageList:threads).
+ *
+ * Returns: (transfer full): the list
+ */
+PbMessageList *
+pb_message_list_new_threads (PbStore *store,
+                             gint64   folder_id)
+{
+  g_return_val_if_fail (PB_IS_STORE (store), NULL);
+
+  return g_object_new (PB_TYPE_MESSAGE_LIST, "store", store, "folder-id", folder_id,
+                       "threads", TRUE, NULL);
+}
+
+/**
+ * pb_message_list_get_threads:
+ *
+ * Returns: whether the list shows conversations
+ */
+gboolean
+pb_message_list_get_threads (PbMessageList *self)
+{
+  g_return_val_if_fail (PB_IS_MESSAGE_LIST (self), FALSE);
+  return self->threads;
 }

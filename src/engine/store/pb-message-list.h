@@ -28,7 +28,10 @@ G_DECLARE_FINAL_TYPE (PbMessageList, pb_message_list, PB, MESSAGE_LIST, GObject)
 
 PbMessageList *pb_message_list_new           (PbStore       *store,
                                               gint64         folder_id);
+PbMessageList *pb_message_list_new_threads   (PbStore       *store,
+                                              gint64         folder_id);
 PbStore       *pb_message_list_get_store     (PbMessageList *self);
+gboolean       pb_message_list_get_threads   (PbMessageList *self);
 gint64         pb_message_list_get_folder_id (PbMessageList *self);
 gboolean       pb_message_list_get_loading   (PbMessageList *self);
 void           pb_message_list_refresh       (PbMessageList *self);

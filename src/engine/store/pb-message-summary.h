@@ -59,6 +59,8 @@ const char    *pb_message_flag_to_keyword   (PbMessageFlags  flag);
  * @has_body: whether the raw message is stored (only set on summaries read from the store)
  * @account: (nullable): the account, filled by pb_store_search() and pb_store_get_message()
  * @folder_path: (nullable): the folder path, filled like @account
+ * @thread_count: how many messages its conversation has in all folders of the account; only
+ *   filled by the lists of conversations (see PbMessageList:threads), else 1 or 0
  *
  * What the message list shows about one message. All text is valid UTF-8.
  */
@@ -85,6 +87,7 @@ typedef struct {
   gboolean        has_body;
   char           *account;
   char           *folder_path;
+  guint           thread_count;
 } PbMessageSummary;
 
 #define PB_TYPE_MESSAGE_SUMMARY (pb_message_summary_get_type ())

@@ -48,6 +48,9 @@ pb_store_summary_from_row (sqlite3_stmt *stmt)
   summary->preview = pb_store_column_text (stmt, 17);
   summary->has_attachment = sqlite3_column_int (stmt, 18) != 0;
   summary->has_body = sqlite3_column_int (stmt, 19) != 0;
+  /* The conversation queries add the thread's size. */
+  summary->thread_count = sqlite3_column_count (stmt) > PB_STORE_SUMMARY_N_COLUMNS
+                          ? (guint) sqlite3_column_int64 (stmt, PB_STORE_SUMMARY_N_COLUMNS) : 1;
   return summary;
 }
 
@@ -233,6 +236,9 @@ pb_store_add_messages (PbStore    *self,
         {
           id = sqlite3_last_insert_rowid (db->db);
           fts = fts_insert;
+          rc = pb_store_thread_message (db, folder_id, id, s);
+          if (rc == SQLITE_OK)
+            rc = SQLITE_DONE;
         }
       else if (rc == SQLITE_DONE)
         {
@@ -1264,6 +1270,7 @@ pb_store_list_messages (PbStore  *self,
   g_autoptr(GPtrArray) page = NULL;
   PbStoreDb *db;
   sqlite3_stmt *stmt;
+  gboolean threads;
   int rc = SQLITE_ERROR;
 
   g_return_val_if_fail (PB_IS_STORE (self), NULL);
@@ -1275,10 +1282,17 @@ pb_store_list_messages (PbStore  *self,
   db = pb_store_read_begin (self, error);
   if (db == NULL)
     return NULL;
+  threads = pb_store_take_threads_bit (&folder_id);
   folder_id = pb_store_resolve_folder (db, folder_id);
-  stmt = pb_store_db_prepare (db, folder_id == PB_STORE_FOLDER_INBOXES
-                                  ? PB_STORE_LIST_INBOXES_SQL : PB_STORE_LIST_MESSAGES_SQL,
-                              error);
+  if (threads)
+    stmt = pb_store_db_prepare (db, folder_id == PB_STORE_FOLDER_INBOXES
+                                    ? PB_STORE_LIST_INBOXES_THREADS_SQL
+                                    : PB_STORE_LIST_THREADS_SQL,
+                                error);
+  else
+    stmt = pb_store_db_prepare (db, folder_id == PB_STORE_FOLDER_INBOXES
+                                    ? PB_STORE_LIST_INBOXES_SQL : PB_STORE_LIST_MESSAGES_SQL,
+                                error);
   if (stmt != NULL)
     {
       sqlite3_bind_int64 (stmt, 1, folder_id);
@@ -1312,6 +1326,7 @@ pb_store_count_messages (PbStore  *self,
 {
   PbStoreDb *db;
   sqlite3_stmt *stmt;
+  gboolean threads;
   int rc = SQLITE_ERROR;
 
   g_return_val_if_fail (PB_IS_STORE (self), FALSE);
@@ -1319,6 +1334,7 @@ pb_store_count_messages (PbStore  *self,
   db = pb_store_read_begin (self, error);
   if (db == NULL)
     return FALSE;
+  threads = pb_store_take_threads_bit (&folder_id);
   folder_id = pb_store_resolve_folder (db, folder_id);
   stmt = pb_store_db_prepare (db,
                               folder_id == PB_STORE_FOLDER_INBOXES
@@ -1343,6 +1359,24 @@ pb_store_count_messages (PbStore  *self,
         }
       else
         pb_store_set_sqlite_error (error, db->db, rc, "count messages");
+      sqlite3_reset (stmt);
+    }
+  if (rc == SQLITE_ROW && threads && total != NULL)
+    {
+      /* The list of conversations has one row per thread; unread stays messages. */
+      stmt = pb_store_db_prepare (db, folder_id == PB_STORE_FOLDER_INBOXES
+                                      ? PB_STORE_COUNT_INBOXES_THREADS_SQL
+                                      : PB_STORE_COUNT_THREADS_SQL,
+                                  error);
+      if (stmt != NULL)
+        sqlite3_bind_int64 (stmt, 1, folder_id);
+      rc = stmt != NULL ? sqlite3_step (stmt) : SQLITE_ERROR;
+      if (rc == SQLITE_ROW)
+        *total = (guint) sqlite3_column_int64 (stmt, 0);
+      else if (stmt != NULL)
+        pb_store_set_sqlite_error (error, db->db, rc, "count threads");
+      if (stmt != NULL)
+        sqlite3_reset (stmt);
     }
   pb_store_read_end (self, db);
   return rc == SQLITE_ROW;

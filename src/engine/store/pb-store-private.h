@@ -110,6 +110,52 @@ void          pb_store_fts_register     (sqlite3     *db);
   "m.refs, m.preview, m.has_attachment, m.body_path IS NOT NULL"
 #define PB_STORE_SUMMARY_N_COLUMNS 20
 
+/* Conversations (pb-store-threads.c): sets the thread of a new row; returns SQLITE_OK or the
+ * error. */
+int           pb_store_thread_message   (PbStoreDb              *db,
+                                         gint64                  folder_id,
+                                         gint64                  id,
+                                         const PbMessageSummary *s);
+
+/* A PbMessageList of conversations passes its folder id with this bit set to
+ * pb_store_list_messages(), pb_store_count_messages() and pb_store_read_ranges(): they then see
+ * only the newest message of each thread in the folder (in the same order as messages), and its
+ * rows carry the thread's size. Folder ids are row ids, far below this bit. */
+#define PB_STORE_THREADS_BIT ((gint64) 1 << 48)
+
+/* The unified inbox's negative id is marked by subtracting the bit instead. */
+static inline gint64
+pb_store_threads_folder (gint64 folder_id)
+{
+  return folder_id >= 0 ? folder_id | PB_STORE_THREADS_BIT : folder_id - PB_STORE_THREADS_BIT;
+}
+
+/* Removes the mark of pb_store_threads_folder() from @folder_id; returns whether it was there. */
+static inline gboolean
+pb_store_take_threads_bit (gint64 *folder_id)
+{
+  if (*folder_id <= -PB_STORE_THREADS_BIT)
+    *folder_id += PB_STORE_THREADS_BIT;
+  else if (*folder_id >= 0 && (*folder_id & PB_STORE_THREADS_BIT) != 0)
+    *folder_id &= ~PB_STORE_THREADS_BIT;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* Which messages of m's folder are the newest of their thread there; the unified inbox's looks
+ * over all its inboxes. Index seeks on (thread_id, folder_id, date). */
+#define PB_STORE_THREAD_HEAD(m) \
+  " AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.thread_id = " m ".thread_id" \
+  "  AND n.folder_id = " m ".folder_id" \
+  "  AND n.date >= " m ".date AND (n.date > " m ".date OR n.id > " m ".id))"
+#define PB_STORE_INBOXES_THREAD_HEAD(m) \
+  " AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.thread_id = " m ".thread_id" \
+  "  AND " PB_STORE_INBOXES_MATCH ("n.folder_id") \
+  "  AND n.date >= " m ".date AND (n.date > " m ".date OR n.id > " m ".id))"
+#define PB_STORE_THREAD_COUNT_COLUMN \
+  ", (SELECT count(*) FROM messages t WHERE t.thread_id = m.thread_id)"
+
 /* The page query of pb_store_list_messages(); shared with the test that checks its plan. */
 #define PB_STORE_LIST_MESSAGES_SQL \
   "SELECT " PB_STORE_SUMMARY_COLUMNS " FROM messages m" \
@@ -123,6 +169,20 @@ void          pb_store_fts_register     (sqlite3     *db);
   "SELECT " PB_STORE_SUMMARY_COLUMNS " FROM messages m" \
   " WHERE " PB_STORE_INBOXES_MATCH ("m.folder_id") \
   " ORDER BY m.date DESC, m.id DESC LIMIT ? OFFSET ?"
+
+#define PB_STORE_LIST_THREADS_SQL \
+  "SELECT " PB_STORE_SUMMARY_COLUMNS PB_STORE_THREAD_COUNT_COLUMN " FROM messages m" \
+  " WHERE m.folder_id = ?1" PB_STORE_THREAD_HEAD ("m") \
+  " ORDER BY m.date DESC, m.id DESC LIMIT ?2 OFFSET ?3"
+#define PB_STORE_LIST_INBOXES_THREADS_SQL \
+  "SELECT " PB_STORE_SUMMARY_COLUMNS PB_STORE_THREAD_COUNT_COLUMN " FROM messages m" \
+  " WHERE " PB_STORE_INBOXES_MATCH ("m.folder_id") PB_STORE_INBOXES_THREAD_HEAD ("m") \
+  " ORDER BY m.date DESC, m.id DESC LIMIT ?2 OFFSET ?3"
+#define PB_STORE_COUNT_THREADS_SQL \
+  "SELECT count(*) FROM messages m WHERE m.folder_id = ?1" PB_STORE_THREAD_HEAD ("m")
+#define PB_STORE_COUNT_INBOXES_THREADS_SQL \
+  "SELECT count(*) FROM messages m WHERE " PB_STORE_INBOXES_MATCH ("m.folder_id") \
+  PB_STORE_INBOXES_THREAD_HEAD ("m")
 
 /* Ranges of a folder's message order, for the refresh of PbMessageList (pb-store-ranges.c).
  *
@@ -166,6 +226,31 @@ typedef struct {
   "SELECT m.id, m.date FROM messages m" PB_STORE_INBOXES_RANGE_WHERE
 #define PB_STORE_INBOXES_RANGE_ROWS_SQL \
   "SELECT " PB_STORE_SUMMARY_COLUMNS " FROM messages m" PB_STORE_INBOXES_RANGE_WHERE " LIMIT ?6"
+
+#define PB_STORE_THREADS_RANGE_POSITION_SQL \
+  "SELECT count(*) FROM messages m WHERE m.folder_id = ?1 AND m.date >= ?2" \
+  " AND (m.date > ?2 OR m.id > ?3)" PB_STORE_THREAD_HEAD ("m")
+#define PB_STORE_INBOXES_THREADS_RANGE_POSITION_SQL \
+  "SELECT count(*) FROM messages m WHERE " PB_STORE_INBOXES_MATCH ("m.folder_id") \
+  " AND m.date >= ?2 AND (m.date > ?2 OR m.id > ?3)" PB_STORE_INBOXES_THREAD_HEAD ("m")
+#define PB_STORE_THREADS_RANGE_WHERE \
+  " WHERE m.folder_id = ?1 AND m.date <= ?2 AND m.date >= ?4" \
+  " AND (m.date < ?2 OR m.id <= ?3) AND (m.date > ?4 OR m.id >= ?5)" \
+  PB_STORE_THREAD_HEAD ("m") " ORDER BY m.date DESC, m.id DESC"
+#define PB_STORE_INBOXES_THREADS_RANGE_WHERE \
+  " WHERE " PB_STORE_INBOXES_MATCH ("m.folder_id") " AND m.date <= ?2 AND m.date >= ?4" \
+  " AND (m.date < ?2 OR m.id <= ?3) AND (m.date > ?4 OR m.id >= ?5)" \
+  PB_STORE_INBOXES_THREAD_HEAD ("m") " ORDER BY m.date DESC, m.id DESC"
+#define PB_STORE_THREADS_RANGE_KEYS_SQL \
+  "SELECT m.id, m.date FROM messages m" PB_STORE_THREADS_RANGE_WHERE
+#define PB_STORE_INBOXES_THREADS_RANGE_KEYS_SQL \
+  "SELECT m.id, m.date FROM messages m" PB_STORE_INBOXES_THREADS_RANGE_WHERE
+#define PB_STORE_THREADS_RANGE_ROWS_SQL \
+  "SELECT " PB_STORE_SUMMARY_COLUMNS PB_STORE_THREAD_COUNT_COLUMN " FROM messages m" \
+  PB_STORE_THREADS_RANGE_WHERE " LIMIT ?6"
+#define PB_STORE_INBOXES_THREADS_RANGE_ROWS_SQL \
+  "SELECT " PB_STORE_SUMMARY_COLUMNS PB_STORE_THREAD_COUNT_COLUMN " FROM messages m" \
+  PB_STORE_INBOXES_THREADS_RANGE_WHERE " LIMIT ?6"
 
 void              pb_store_range_clear       (PbStoreRange  *range);
 gboolean          pb_store_read_ranges       (PbStore       *self,

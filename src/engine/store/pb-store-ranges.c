@@ -34,6 +34,7 @@ bind_range (sqlite3_stmt       *stmt,
 static gboolean
 read_range (PbStoreDb     *db,
             gint64         folder_id,
+            gboolean       threads,
             PbStoreRange  *range,
             GError       **error)
 {
@@ -42,8 +43,12 @@ read_range (PbStoreDb     *db,
 
   gboolean inboxes = folder_id == PB_STORE_FOLDER_INBOXES;
 
-  stmt = pb_store_db_prepare (db, inboxes ? PB_STORE_INBOXES_RANGE_POSITION_SQL
-                                          : PB_STORE_RANGE_POSITION_SQL, error);
+  if (threads)
+    stmt = pb_store_db_prepare (db, inboxes ? PB_STORE_INBOXES_THREADS_RANGE_POSITION_SQL
+                                            : PB_STORE_THREADS_RANGE_POSITION_SQL, error);
+  else
+    stmt = pb_store_db_prepare (db, inboxes ? PB_STORE_INBOXES_RANGE_POSITION_SQL
+                                            : PB_STORE_RANGE_POSITION_SQL, error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, folder_id);
@@ -55,8 +60,12 @@ read_range (PbStoreDb     *db,
   range->position = (guint) sqlite3_column_int64 (stmt, 0);
   sqlite3_reset (stmt);
 
-  stmt = pb_store_db_prepare (db, inboxes ? PB_STORE_INBOXES_RANGE_KEYS_SQL
-                                          : PB_STORE_RANGE_KEYS_SQL, error);
+  if (threads)
+    stmt = pb_store_db_prepare (db, inboxes ? PB_STORE_INBOXES_THREADS_RANGE_KEYS_SQL
+                                            : PB_STORE_THREADS_RANGE_KEYS_SQL, error);
+  else
+    stmt = pb_store_db_prepare (db, inboxes ? PB_STORE_INBOXES_RANGE_KEYS_SQL
+                                            : PB_STORE_RANGE_KEYS_SQL, error);
   if (stmt == NULL)
     return FALSE;
   bind_range (stmt, folder_id, range);
@@ -74,8 +83,12 @@ read_range (PbStoreDb     *db,
   range->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) pb_message_summary_free);
   if (range->max_rows == 0 || range->keys->len == 0)
     return TRUE;
-  stmt = pb_store_db_prepare (db, inboxes ? PB_STORE_INBOXES_RANGE_ROWS_SQL
-                                          : PB_STORE_RANGE_ROWS_SQL, error);
+  if (threads)
+    stmt = pb_store_db_prepare (db, inboxes ? PB_STORE_INBOXES_THREADS_RANGE_ROWS_SQL
+                                            : PB_STORE_THREADS_RANGE_ROWS_SQL, error);
+  else
+    stmt = pb_store_db_prepare (db, inboxes ? PB_STORE_INBOXES_RANGE_ROWS_SQL
+                                            : PB_STORE_RANGE_ROWS_SQL, error);
   if (stmt == NULL)
     return FALSE;
   bind_range (stmt, folder_id, range);
@@ -106,6 +119,7 @@ pb_store_read_ranges (PbStore       *self,
 {
   PbStoreDb *db;
   sqlite3_stmt *stmt;
+  gboolean threads;
   gboolean ok = FALSE;
   int rc;
 
@@ -115,12 +129,19 @@ pb_store_read_ranges (PbStore       *self,
   db = pb_store_read_begin (self, error);
   if (db == NULL)
     return FALSE;
+  threads = pb_store_take_threads_bit (&folder_id);
   folder_id = pb_store_resolve_folder (db, folder_id);
 
-  stmt = pb_store_db_prepare (db, folder_id == PB_STORE_FOLDER_INBOXES
-                                  ? "SELECT count(*) FROM messages WHERE "
-                                    PB_STORE_INBOXES_MATCH ("folder_id")
-                                  : "SELECT count(*) FROM messages WHERE folder_id = ?1", error);
+  if (threads)
+    stmt = pb_store_db_prepare (db, folder_id == PB_STORE_FOLDER_INBOXES
+                                    ? PB_STORE_COUNT_INBOXES_THREADS_SQL
+                                    : PB_STORE_COUNT_THREADS_SQL, error);
+  else
+    stmt = pb_store_db_prepare (db, folder_id == PB_STORE_FOLDER_INBOXES
+                                    ? "SELECT count(*) FROM messages WHERE "
+                                      PB_STORE_INBOXES_MATCH ("folder_id")
+                                    : "SELECT count(*) FROM messages WHERE folder_id = ?1",
+                                error);
   if (stmt == NULL)
     goto out;
   sqlite3_bind_int64 (stmt, 1, folder_id);
@@ -134,7 +155,7 @@ pb_store_read_ranges (PbStore       *self,
   sqlite3_reset (stmt);
 
   for (guint i = 0; i < n_ranges; i++)
-    if (!read_range (db, folder_id, &ranges[i], error))
+    if (!read_range (db, folder_id, threads, &ranges[i], error))
       goto out;
   ok = TRUE;
 

@@ -78,6 +78,19 @@ static gint corruption_reports;
 
 /* Each step is applied in its own transaction together with PRAGMA user_version = <index + 1>.
  * Never edit a step that has shipped; add a new one. */
+/* One step of the thread backfill of migration 4: a reply and its parent (same account) both
+ * take the smaller of their threads, so each conversation converges on its smallest id. */
+#define THREAD_LINK(col, match) \
+  "UPDATE messages SET thread_id = (SELECT min (p.thread_id) FROM messages p" \
+  "  JOIN folders pf ON pf.id = p.folder_id WHERE " match \
+  "  AND pf.account = (SELECT account FROM folders WHERE id = messages.folder_id))" \
+  " WHERE " col " IS NOT NULL AND thread_id > (SELECT min (p.thread_id) FROM messages p" \
+  "  JOIN folders pf ON pf.id = p.folder_id WHERE " match \
+  "  AND pf.account = (SELECT account FROM folders WHERE id = messages.folder_id));"
+#define THREAD_PASS \
+  THREAD_LINK ("in_reply_to", "p.message_id = messages.in_reply_to") \
+  THREAD_LINK ("message_id", "p.in_reply_to = messages.message_id")
+
 static const char * const migrations[] = {
   /* 1: the first schema */
   "CREATE TABLE folders ("
@@ -205,6 +218,19 @@ static const char * const migrations[] = {
   "END;"
   "INSERT OR IGNORE INTO local_folders (folder_id)"
   "  SELECT id FROM folders WHERE account IN (SELECT account FROM pop3_uidl);",
+
+  /* 5: conversations (see pb-store-threads.c). Every message belongs to one thread, named by
+   * the id of one of its messages; the index serves both "the newest message of its thread in
+   * this folder" and "how many messages has this thread". Replies are found by In-Reply-To.
+   * Existing rows: every message starts as a thread of its own, then each pass joins replies
+   * and parents (the smallest thread id wins); 12 passes join conversations up to 12 replies
+   * apart, more than the usual depth, and cost index seeks only. */
+  "ALTER TABLE messages ADD COLUMN thread_id INTEGER NOT NULL DEFAULT 0;"
+  "CREATE INDEX messages_thread ON messages (thread_id, folder_id, date);"
+  "CREATE INDEX messages_in_reply_to ON messages (in_reply_to) WHERE in_reply_to IS NOT NULL;"
+  "UPDATE messages SET thread_id = id;"
+  THREAD_PASS THREAD_PASS THREAD_PASS THREAD_PASS THREAD_PASS THREAD_PASS
+  THREAD_PASS THREAD_PASS THREAD_PASS THREAD_PASS THREAD_PASS THREAD_PASS,
 };
 
 G_DEFINE_FINAL_TYPE (PbStore, pb_store, G_TYPE_OBJECT)

@@ -26,6 +26,7 @@ struct _PbMessageRow
   GtkWidget     *sender;
   GtkWidget     *attachment;
   GtkWidget     *star;
+  GtkWidget     *thread_count;
   GtkWidget     *date;
   GtkWidget     *subject;
   GtkWidget     *preview;
@@ -90,6 +91,7 @@ pb_message_row_update (PbMessageRow *self)
   const char *sender, *subject;
   PbMessageFlags flags;
   gboolean unread;
+  guint n_thread;
 
   if (item == NULL || !pb_message_item_get_loaded (item))
     {
@@ -100,6 +102,7 @@ pb_message_row_update (PbMessageRow *self)
       gtk_widget_set_visible (self->unread_dot, FALSE);
       gtk_widget_set_visible (self->star, FALSE);
       gtk_widget_set_visible (self->attachment, FALSE);
+      gtk_widget_set_visible (self->thread_count, FALSE);
       return;
     }
 
@@ -123,6 +126,20 @@ pb_message_row_update (PbMessageRow *self)
   gtk_widget_set_visible (self->unread_dot, unread);
   gtk_widget_set_visible (self->star, (flags & PB_MESSAGE_FLAG_FLAGGED) != 0);
   gtk_widget_set_visible (self->attachment, pb_message_item_get_has_attachment (item));
+  n_thread = pb_message_item_get_thread_count (item);
+  if (n_thread > 1)
+    {
+      g_autofree char *count = g_strdup_printf ("%u", n_thread);
+      g_autofree char *tooltip = g_strdup_printf (ngettext (
+                                                               "%u message in this conversation",
+                                                               "%u messages in this conversation",
+                                                               n_thread),
+                                                  n_thread);
+
+      gtk_label_set_text (GTK_LABEL (self->thread_count), count);
+      gtk_widget_set_tooltip_text (self->thread_count, tooltip);
+    }
+  gtk_widget_set_visible (self->thread_count, n_thread > 1);
   if (unread)
     gtk_widget_add_css_class (GTK_WIDGET (self), "unread");
   else
@@ -228,6 +245,11 @@ pb_message_row_init (PbMessageRow *self)
   self->star = gtk_image_new_from_icon_name ("starred-symbolic");
   gtk_widget_set_name (self->star, "message-star");
   gtk_widget_add_css_class (self->star, "starred");
+  /* The size of a conversation, when the list shows conversations. */
+  self->thread_count = plain_label ("message-thread-count", "caption");
+  gtk_widget_add_css_class (self->thread_count, "dim-label");
+  gtk_label_set_ellipsize (GTK_LABEL (self->thread_count), PANGO_ELLIPSIZE_NONE);
+  gtk_widget_set_visible (self->thread_count, FALSE);
   self->date = plain_label ("message-date", "caption");
   gtk_widget_add_css_class (self->date, "dim-label");
   gtk_label_set_ellipsize (GTK_LABEL (self->date), PANGO_ELLIPSIZE_NONE);
@@ -239,6 +261,7 @@ pb_message_row_init (PbMessageRow *self)
   gtk_box_append (GTK_BOX (top), self->sender);
   gtk_box_append (GTK_BOX (top), self->attachment);
   gtk_box_append (GTK_BOX (top), self->star);
+  gtk_box_append (GTK_BOX (top), self->thread_count);
   gtk_box_append (GTK_BOX (top), self->date);
   gtk_box_append (GTK_BOX (self->box), top);
   gtk_box_append (GTK_BOX (self->box), self->subject);

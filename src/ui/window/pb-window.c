@@ -392,7 +392,11 @@ pb_window_show_folder (PbWindow *self)
     {
       PbStore *store = pb_sync_monitor_get_store (self->monitor);
 
-      self->folder_model = G_LIST_MODEL (pb_message_list_new (store, folder_id));
+      gboolean threads = self->settings != NULL
+                         && g_settings_get_boolean (self->settings, "conversations");
+
+      self->folder_model = G_LIST_MODEL (threads ? pb_message_list_new_threads (store, folder_id)
+                                                 : pb_message_list_new (store, folder_id));
     }
   else
     self->folder_model = G_LIST_MODEL (g_list_store_new (PB_TYPE_MESSAGE_ITEM));
@@ -995,6 +999,16 @@ pb_window_constructed (GObject *object)
 
   self->settings = pb_window_create_settings ();
   pb_window_restore_state (self);
+  if (self->settings != NULL)
+    {
+      g_autoptr (GAction) conversations = g_settings_create_action (self->settings,
+                                                                    "conversations");
+
+      /* A check item in the list's menu; the list is made again in the other mode. */
+      g_action_map_add_action (G_ACTION_MAP (self), conversations);
+      g_signal_connect_object (self->settings, "changed::conversations",
+                               G_CALLBACK (pb_window_show_folder), self, G_CONNECT_SWAPPED);
+    }
 
   g_signal_connect_object (self->account_manager, "items-changed",
                            G_CALLBACK (accounts_changed_cb), self, G_CONNECT_SWAPPED);
