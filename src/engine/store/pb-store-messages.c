@@ -319,10 +319,12 @@ body_job_clear (gpointer data)
   g_clear_pointer (&job->body_text, g_free);
 }
 
-/* Makes sure the directory entry of a file just created or renamed survives a power cut. */
-static gboolean
-fsync_dir (const char  *dir,
-           GError     **error)
+/* Makes sure the directory entry of a file just created, linked or renamed survives a power
+ * cut. @what is the user's view of the failure ("Could not save the message"). */
+gboolean
+pb_store_fsync_dir (const char  *dir,
+                    const char  *what,
+                    GError     **error)
 {
   int fd = g_open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 
@@ -332,7 +334,7 @@ fsync_dir (const char  *dir,
 
       if (fd >= 0)
         close (fd);
-      pb_store_set_file_error (error, saved_errno, _("Could not save the message"), dir);
+      pb_store_set_file_error (error, saved_errno, what, dir);
       return FALSE;
     }
   close (fd);
@@ -354,7 +356,7 @@ ensure_folder_dir (PbStore     *self,
       pb_store_set_file_error (error, errno, _("Could not save the message"), folder_dir);
       return FALSE;
     }
-  return fsync_dir (messages_dir, error);
+  return pb_store_fsync_dir (messages_dir, _("Could not save the message"), error);
 }
 
 /* Writes the job's temporary file and asks the kernel to start writing it out. */
@@ -686,7 +688,7 @@ set_bodies (PbStore        *self,
       if (job->known && !commit_tmp_file (folder_dir, job, n_known < SYNCFS_THRESHOLD, error))
         goto fail;
     }
-  if (!fsync_dir (folder_dir, error))
+  if (!pb_store_fsync_dir (folder_dir, _("Could not save the message"), error))
     goto fail;
 
   if (!update_body_rows (self, folder_id, folder_dir, jobs, n_stored, error))

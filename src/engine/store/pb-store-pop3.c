@@ -507,25 +507,6 @@ pb_store_folder_is_local (PbStore     *self,
   return local;
 }
 
-static gboolean
-fsync_dir (const char  *dir,
-           GError     **error)
-{
-  int fd = g_open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-
-  if (fd < 0 || fsync (fd) != 0)
-    {
-      int saved_errno = errno;
-
-      if (fd >= 0)
-        close (fd);
-      pb_store_set_file_error (error, saved_errno, _("Could not move the message"), dir);
-      return FALSE;
-    }
-  close (fd);
-  return TRUE;
-}
-
 /* Gives the body file its name in the destination folder as a second (hard) link, durably,
  * so that the row can point at it in the same transaction that moves the row. The name
  * follows pb-store-messages.c: "messages/<folder id>/<uidvalidity>-<uid>.eml". A link left
@@ -556,7 +537,7 @@ link_body (PbStore      *self,
           pb_store_set_file_error (error, errno, _("Could not move the message"), folder_dir);
           return FALSE;
         }
-      if (!fsync_dir (messages_dir, error))
+      if (!pb_store_fsync_dir (messages_dir, _("Could not move the message"), error))
         return FALSE;
     }
   g_unlink (new_path);
@@ -568,7 +549,7 @@ link_body (PbStore      *self,
       pb_store_set_file_error (error, errno, _("Could not move the message"), new_path);
       return FALSE;
     }
-  if (!fsync_dir (folder_dir, error))
+  if (!pb_store_fsync_dir (folder_dir, _("Could not move the message"), error))
     {
       g_unlink (new_path);
       return FALSE;

@@ -88,6 +88,9 @@ char         *pb_store_body_abs_path    (PbStore     *self,
                                          const char  *body_path);
 void          pb_store_unlink_bodies    (PbStore     *self,
                                          GPtrArray   *body_paths);
+gboolean      pb_store_fsync_dir        (const char  *dir,
+                                         const char  *what,
+                                         GError     **error);
 void          pb_store_set_file_error   (GError     **error,
                                          int          saved_errno,
                                          const char  *what,
