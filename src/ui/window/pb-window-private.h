@@ -29,6 +29,10 @@ struct _PbWindow
   /* The servers are asked too, about mail whose text is not downloaded (offline-days),
    * once the text has stayed the same for a moment; their matches join the local ones. */
   GListStore           *search_store;          /* the results shown */
+  /* Local results beyond the first screenful, added after the first frame (see search_cb). */
+  GPtrArray            *search_rest;
+  guint                 search_rest_pos;
+  guint                 search_rest_id;
   GPtrArray            *server_items;          /* the servers' matches for server_text */
   char                 *server_text;
   GCancellable         *server_cancellable;
