@@ -22,5 +22,6 @@ void              pb_application_init_i18n           (void);
 PbOutbox         *pb_application_get_outbox          (PbApplication *self);
 void              pb_application_compose             (PbApplication *self,
                                                       const char    *mailto);
+void              pb_bench_mark                      (const char    *stage);
 
 G_END_DECLS

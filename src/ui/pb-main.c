@@ -12,6 +12,7 @@ main (int   argc,
 {
   g_autoptr (PbApplication) app = NULL;
 
+  pb_bench_mark ("main");
   /* POSTBOTE_LOCALEDIR overrides where translations are read from; see
    * pb_application_init_i18n(). */
   pb_application_init_i18n ();

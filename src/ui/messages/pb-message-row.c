@@ -64,11 +64,17 @@ char *
 pb_message_row_format_date (gint64     date,
                             GDateTime *now)
 {
+  g_autoptr (GDateTime) utc = NULL;
   g_autoptr (GDateTime) local = NULL;
 
   if (date <= 0)
     return g_strdup ("");
-  local = g_date_time_new_from_unix_local (date);
+  /* In @now's zone, which the caller looked up once: g_date_time_new_from_unix_local() reads
+   * the zone again for every row. */
+  utc = g_date_time_new_from_unix_utc (date);
+  if (utc == NULL)
+    return g_strdup ("");
+  local = g_date_time_to_timezone (utc, g_date_time_get_timezone (now));
   if (local == NULL)
     return g_strdup ("");
   if (g_date_time_get_year (local) == g_date_time_get_year (now)
@@ -82,11 +88,38 @@ pb_message_row_format_date (gint64     date,
   return g_date_time_format (local, C_("message date", "%Y-%m-%d"));
 }
 
+/* The local time now, for dates relative to today. Looking up the local time zone costs more
+ * than the rest of a row's update, and a list binds hundreds of rows at once; a few seconds
+ * old is new enough ("today" goes stale by that much at midnight). */
+static GDateTime *
+now_local (void)
+{
+  static GTimeZone *zone;
+  static GDateTime *now;
+  static gint64 checked, zone_checked;
+  gint64 mono = g_get_monotonic_time ();
+
+  if (now == NULL || mono - checked > 5 * G_USEC_PER_SEC)
+    {
+      /* The zone changes when the user travels; a minute late is fine. */
+      if (zone == NULL || mono - zone_checked > 60 * G_USEC_PER_SEC)
+        {
+          g_clear_pointer (&zone, g_time_zone_unref);
+          zone = g_time_zone_new_local ();
+          zone_checked = mono;
+        }
+      g_clear_pointer (&now, g_date_time_unref);
+      now = g_date_time_new_now (zone);
+      checked = mono;
+    }
+  return g_date_time_ref (now);
+}
+
 static void
 pb_message_row_update (PbMessageRow *self)
 {
   PbMessageItem *item = self->item;
-  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr (GDateTime) now = now_local ();
   g_autofree char *date = NULL;
   const char *sender, *subject;
   PbMessageFlags flags;
@@ -130,20 +163,34 @@ pb_message_row_update (PbMessageRow *self)
   if (n_thread > 1)
     {
       g_autofree char *count = g_strdup_printf ("%u", n_thread);
-      g_autofree char *tooltip = g_strdup_printf (ngettext (
-                                                               "%u message in this conversation",
-                                                               "%u messages in this conversation",
-                                                               n_thread),
-                                                  n_thread);
 
       gtk_label_set_text (GTK_LABEL (self->thread_count), count);
-      gtk_widget_set_tooltip_text (self->thread_count, tooltip);
     }
   gtk_widget_set_visible (self->thread_count, n_thread > 1);
   if (unread)
     gtk_widget_add_css_class (GTK_WIDGET (self), "unread");
   else
     gtk_widget_remove_css_class (GTK_WIDGET (self), "unread");
+}
+
+/* The conversation size's tooltip, asked for when shown (see pb_message_row_init()). */
+static gboolean
+thread_count_tooltip_cb (GtkWidget    *label,
+                         int           x,
+                         int           y,
+                         gboolean      keyboard,
+                         GtkTooltip   *tooltip,
+                         PbMessageRow *self)
+{
+  guint n_thread = self->item != NULL ? pb_message_item_get_thread_count (self->item) : 0;
+  g_autofree char *text = NULL;
+
+  if (n_thread < 2)
+    return FALSE;
+  text = g_strdup_printf (ngettext ("%u message in this conversation",
+                                    "%u messages in this conversation", n_thread), n_thread);
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
 }
 
 static void
@@ -236,7 +283,10 @@ pb_message_row_init (PbMessageRow *self)
   self->unread_dot = gtk_image_new_from_icon_name ("media-record-symbolic");
   gtk_image_set_pixel_size (GTK_IMAGE (self->unread_dot), 8);
   gtk_widget_add_css_class (self->unread_dot, "unread-dot");
-  gtk_widget_set_tooltip_text (self->unread_dot, _("Unread"));
+  /* Not a tooltip: in GTK 4.8 setting one asks the X server where the pointer is, a round
+   * trip per row, and a list makes 200 rows at once. Screen readers get the words. */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->unread_dot),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Unread"), -1);
   self->sender = plain_label ("message-sender", "sender");
   gtk_widget_set_hexpand (self->sender, TRUE);
   self->attachment = gtk_image_new_from_icon_name ("mail-attachment-symbolic");
@@ -250,6 +300,11 @@ pb_message_row_init (PbMessageRow *self)
   gtk_widget_add_css_class (self->thread_count, "dim-label");
   gtk_label_set_ellipsize (GTK_LABEL (self->thread_count), PANGO_ELLIPSIZE_NONE);
   gtk_widget_set_visible (self->thread_count, FALSE);
+  /* Its tooltip is made when asked for: setting one with gtk_widget_set_tooltip_text() on
+   * every bind costs a round trip to the X server in GTK 4.8. */
+  gtk_widget_set_has_tooltip (self->thread_count, TRUE);
+  g_signal_connect (self->thread_count, "query-tooltip", G_CALLBACK (thread_count_tooltip_cb),
+                    self);
   self->date = plain_label ("message-date", "caption");
   gtk_widget_add_css_class (self->date, "dim-label");
   gtk_label_set_ellipsize (GTK_LABEL (self->date), PANGO_ELLIPSIZE_NONE);

@@ -5,9 +5,13 @@
 
 #include <glib/gi18n.h>
 
-#include "pb-html-view.h"
+#include <webkit/webkit.h>
+
+#include "pb-html-module.h"
 
 /*
+ * The HTML module (postbote-html.so; pb-html-module.h says why it is a module).
+ *
  * One HTML part of a message in its own WebKit view: each part is its own document, never
  * joined with another. Safe by default, following TESTING.md's recipe:
  * - no JavaScript (neither in the page nor from markup);
@@ -38,12 +42,17 @@
   "{\"trigger\":{\"url-filter\":\"^ftp:\"},\"action\":{\"type\":\"block\"}}" \
   "]"
 
+#define PB_TYPE_HTML_VIEW (pb_html_view_get_type ())
+G_DECLARE_FINAL_TYPE (PbHtmlView, pb_html_view, PB, HTML_VIEW, GtkWidget)
+
 struct _PbHtmlView
 {
   GtkWidget        parent_instance;
 
   WebKitWebView   *web_view;
-  PbMessageRender *render;
+  PbHtmlLookupFunc lookup;
+  gpointer         lookup_data;
+  GDestroyNotify   lookup_destroy;
   char            *html;
   char            *base_uri;
   gboolean         allow_remote;
@@ -79,22 +88,24 @@ cid_request_cb (WebKitURISchemeRequest *request,
   WebKitWebView *web_view = webkit_uri_scheme_request_get_web_view (request);
   PbHtmlView *self = web_view != NULL ? g_object_get_data (G_OBJECT (web_view), "pb-html-view")
                                       : NULL;
-  const PbRenderPart *part = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *content_type = NULL;
   g_autoptr(GInputStream) stream = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (self != NULL && self->render != NULL)
-    part = pb_message_render_lookup_content_id (self->render,
-                                                webkit_uri_scheme_request_get_uri (request));
-  if (part == NULL || part->bytes == NULL)
+  if (self != NULL && self->lookup != NULL)
+    bytes = self->lookup (webkit_uri_scheme_request_get_uri (request), &content_type,
+                          self->lookup_data);
+  if (bytes == NULL)
     {
       error = g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No such part in this message");
       webkit_uri_scheme_request_finish_error (request, error);
       return;
     }
-  stream = g_memory_input_stream_new_from_bytes (part->bytes);
-  webkit_uri_scheme_request_finish (request, stream, g_bytes_get_size (part->bytes),
-                                    part->content_type);
+  stream = g_memory_input_stream_new_from_bytes (bytes);
+  webkit_uri_scheme_request_finish (request, stream, g_bytes_get_size (bytes),
+                                    content_type != NULL ? content_type
+                                                         : "application/octet-stream");
 }
 
 static void
@@ -279,30 +290,27 @@ pb_html_view_start_load (PbHtmlView *self)
   webkit_web_view_load_html (self->web_view, self->html, self->base_uri);
 }
 
-/**
- * pb_html_view_new:
- * @render: the message the document belongs to, for its cid: parts
- * @html: the document
- * @allow_remote: whether remote images, styles and fonts may load
- *
- * Returns: (transfer floating): a view of @html
- */
-GtkWidget *
-pb_html_view_new (PbMessageRender *render,
-                  const char      *html,
-                  gboolean         allow_remote)
+/* PbHtmlModule.view_new: @lookup serves the message's cid: parts; @destroy frees
+ * @user_data with the view. Returns a floating reference. */
+static GtkWidget *
+pb_html_view_new (const char       *html,
+                  gboolean          allow_remote,
+                  PbHtmlLookupFunc  lookup,
+                  gpointer          user_data,
+                  GDestroyNotify    destroy)
 {
   static guint counter;
   PbHtmlView *self;
   WebKitSettings *settings;
   GdkRGBA white = { 1, 1, 1, 1 };
 
-  g_return_val_if_fail (PB_IS_MESSAGE_RENDER (render), NULL);
   g_return_val_if_fail (html != NULL, NULL);
 
   ensure_shared ();
   self = g_object_new (PB_TYPE_HTML_VIEW, NULL);
-  self->render = g_object_ref (render);
+  self->lookup = lookup;
+  self->lookup_data = user_data;
+  self->lookup_destroy = destroy;
   self->html = g_strdup (html);
   self->allow_remote = allow_remote;
   self->base_uri = g_strdup_printf ("postbote-message:///part/%u", ++counter);
@@ -353,40 +361,52 @@ pb_html_view_new (PbMessageRender *render,
   return GTK_WIDGET (self);
 }
 
-/**
- * pb_html_view_get_web_view:
- *
- * Returns: (transfer none): the WebKit view, for tests (snapshots)
- */
-WebKitWebView *
-pb_html_view_get_web_view (PbHtmlView *self)
+static gboolean
+pb_html_view_is_view (GtkWidget *widget)
 {
-  g_return_val_if_fail (PB_IS_HTML_VIEW (self), NULL);
-  return self->web_view;
+  return PB_IS_HTML_VIEW (widget);
 }
 
-/**
- * pb_html_view_get_loaded:
- *
- * Returns: whether the document finished loading
- */
-gboolean
-pb_html_view_get_loaded (PbHtmlView *self)
+/* The WebKit view, for tests (snapshots). */
+static gpointer
+pb_html_view_get_web_view (GtkWidget *view)
 {
-  g_return_val_if_fail (PB_IS_HTML_VIEW (self), FALSE);
-  return self->loaded;
+  g_return_val_if_fail (PB_IS_HTML_VIEW (view), NULL);
+  return PB_HTML_VIEW (view)->web_view;
 }
 
-/**
- * pb_html_view_get_allow_remote:
- *
- * Returns: whether remote content may load in this view
- */
-gboolean
-pb_html_view_get_allow_remote (PbHtmlView *self)
+/* Whether the document finished loading. */
+static gboolean
+pb_html_view_get_loaded (GtkWidget *view)
 {
-  g_return_val_if_fail (PB_IS_HTML_VIEW (self), FALSE);
-  return self->allow_remote;
+  g_return_val_if_fail (PB_IS_HTML_VIEW (view), FALSE);
+  return PB_HTML_VIEW (view)->loaded;
+}
+
+/* Whether remote content may load in this view. */
+static gboolean
+pb_html_view_get_allow_remote (GtkWidget *view)
+{
+  g_return_val_if_fail (PB_IS_HTML_VIEW (view), FALSE);
+  return PB_HTML_VIEW (view)->allow_remote;
+}
+
+static const PbHtmlModule module_funcs = {
+  .abi = PB_HTML_MODULE_ABI,
+  .view_new = pb_html_view_new,
+  .is_view = pb_html_view_is_view,
+  .get_web_view = pb_html_view_get_web_view,
+  .get_loaded = pb_html_view_get_loaded,
+  .get_allow_remote = pb_html_view_get_allow_remote,
+};
+
+G_MODULE_EXPORT const PbHtmlModule *pb_html_module_get (void);
+
+/* The module's one exported symbol (PB_HTML_MODULE_SYMBOL). */
+G_MODULE_EXPORT const PbHtmlModule *
+pb_html_module_get (void)
+{
+  return &module_funcs;
 }
 
 static void
@@ -401,7 +421,9 @@ pb_html_view_dispose (GObject *object)
       gtk_widget_unparent (GTK_WIDGET (self->web_view));
       self->web_view = NULL;
     }
-  g_clear_object (&self->render);
+  if (self->lookup_destroy != NULL)
+    g_clear_pointer (&self->lookup_data, self->lookup_destroy);
+  self->lookup = NULL;
   G_OBJECT_CLASS (pb_html_view_parent_class)->dispose (object);
 }
 

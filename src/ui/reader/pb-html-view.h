@@ -2,20 +2,25 @@
 #pragma once
 
 #include <gtk/gtk.h>
-#include <webkit/webkit.h>
 
 #include "pb-message-render.h"
 
 G_BEGIN_DECLS
 
-#define PB_TYPE_HTML_VIEW (pb_html_view_get_type ())
-G_DECLARE_FINAL_TYPE (PbHtmlView, pb_html_view, PB, HTML_VIEW, GtkWidget)
-
-GtkWidget     *pb_html_view_new           (PbMessageRender *render,
-                                           const char      *html,
-                                           gboolean         allow_remote);
-WebKitWebView *pb_html_view_get_web_view  (PbHtmlView      *self);
-gboolean       pb_html_view_get_loaded    (PbHtmlView      *self);
-gboolean       pb_html_view_get_allow_remote (PbHtmlView   *self);
+/*
+ * HTML parts in WebKit views, from the HTML module (see pb-html-module.h); the functions
+ * load it on first use if pb_html_view_preload() has not already.
+ */
+void       pb_html_view_preload          (void);
+gboolean   pb_html_view_is_ready         (void);
+GtkWidget *pb_html_view_new              (PbMessageRender *render,
+                                          const char      *html,
+                                          gboolean         allow_remote,
+                                          GError         **error);
+gboolean   pb_html_view_is_html_view     (GtkWidget       *widget);
+/* (transfer none): the view's WebKitWebView, for tests (snapshots) */
+gpointer   pb_html_view_get_web_view     (GtkWidget       *view);
+gboolean   pb_html_view_get_loaded       (GtkWidget       *view);
+gboolean   pb_html_view_get_allow_remote (GtkWidget       *view);
 
 G_END_DECLS

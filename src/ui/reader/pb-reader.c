@@ -435,16 +435,38 @@ choose_alternative (PbReader           *self,
   return part->alt_html != NULL ? part->alt_html : part->alt_text;
 }
 
+/* %NULL if the HTML module is missing: the caller shows the text alternative instead, or
+ * else an error in the part's place. */
 static GtkWidget *
 html_view_new (PbReader           *self,
                PbMessageRender    *render,
-               const PbRenderPart *part)
+               const PbRenderPart *part,
+               GError            **error)
 {
-  GtkWidget *view = pb_html_view_new (render, part->html, self->remote_shown);
+  GtkWidget *view = pb_html_view_new (render, part->html, self->remote_shown, error);
 
+  if (view == NULL)
+    return NULL;
   gtk_widget_set_name (view, "html-part");
   g_ptr_array_add (self->html_views, view);
   return view;
+}
+
+static GtkWidget *
+part_error_new (const GError *error)
+{
+  GtkWidget *label = gtk_label_new (error->message);
+
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_widget_set_margin_start (label, 18);
+  gtk_widget_set_margin_end (label, 18);
+  gtk_widget_set_margin_top (label, 12);
+  gtk_widget_set_margin_bottom (label, 12);
+  gtk_widget_add_css_class (label, "error");
+  gtk_widget_set_name (label, "part-error");
+  return label;
 }
 
 static void add_parts (PbReader *self, PbMessageRender *render, GtkBox *into,
@@ -501,10 +523,15 @@ add_parts (PbReader        *self,
   for (guint i = 0; i < parts->len; i++)
     {
       const PbRenderPart *part = g_ptr_array_index (parts, i);
+      const PbRenderPart *alternative = NULL;
       GtkWidget *widget = NULL;
+      g_autoptr(GError) error = NULL;
 
       if (part->kind == PB_RENDER_PART_ALTERNATIVE)
-        part = choose_alternative (self, part);
+        {
+          alternative = part;
+          part = choose_alternative (self, part);
+        }
 
       switch (part->kind)
         {
@@ -512,8 +539,12 @@ add_parts (PbReader        *self,
           widget = text_part_new (self, part, fill);
           break;
         case PB_RENDER_PART_HTML:
-          widget = html_view_new (self, render, part);
-          if (!fill)
+          widget = html_view_new (self, render, part, &error);
+          if (widget == NULL && alternative != NULL && alternative->alt_text != NULL)
+            widget = text_part_new (self, alternative->alt_text, fill);
+          else if (widget == NULL)
+            widget = part_error_new (error);
+          else if (!fill)
             gtk_widget_set_size_request (widget, -1, HTML_VIEW_HEIGHT);
           break;
         case PB_RENDER_PART_MESSAGE:
@@ -988,6 +1019,22 @@ pb_reader_get_property (GObject    *object,
 }
 
 static void
+first_frame_cb (GdkFrameClock *clock,
+                PbReader      *self)
+{
+  /* Once the window is on screen, WebKit is loaded in the background (pb-html-module.h). */
+  g_signal_handlers_disconnect_by_func (clock, first_frame_cb, self);
+  pb_html_view_preload ();
+}
+
+static void
+reader_realize_cb (PbReader *self)
+{
+  g_signal_connect_object (gtk_widget_get_frame_clock (GTK_WIDGET (self)), "after-paint",
+                           G_CALLBACK (first_frame_cb), self, 0);
+}
+
+static void
 pb_reader_class_init (PbReaderClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -1048,4 +1095,5 @@ pb_reader_init (PbReader *self)
   self->settings = g_settings_new (APP_ID);
   self->html_views = g_ptr_array_new ();
   set_state (self, PB_READER_STATE_EMPTY);
+  g_signal_connect (self, "realize", G_CALLBACK (reader_realize_cb), NULL);
 }

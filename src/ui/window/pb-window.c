@@ -988,6 +988,15 @@ bench_frame_cb (GdkFrameClock *clock,
     {
       first_frame_done = TRUE;
       g_printerr ("POSTBOTE_BENCH first-frame %" G_GINT64_FORMAT "\n", g_get_monotonic_time ());
+      {
+        guint n = 0;
+
+        /* GTK 4.8's list view makes up to 200 rows whatever it shows; 4.12 only those shown. */
+        for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->message_view));
+             child != NULL; child = gtk_widget_get_next_sibling (child))
+          n += PB_IS_MESSAGE_ROW (gtk_widget_get_first_child (child));
+        g_printerr ("POSTBOTE_BENCH list-rows %u\n", n);
+      }
       bench_print_rss ("first-frame");
     }
   if (!rows_done && model != NULL && g_list_model_get_n_items (model) > 0
@@ -1032,6 +1041,7 @@ pb_window_constructed (GObject *object)
 
   G_OBJECT_CLASS (pb_window_parent_class)->constructed (object);
 
+  pb_bench_mark ("win-constructed");
   g_assert (self->account_manager != NULL);
 
   self->settings = pb_window_create_settings ();
