@@ -742,14 +742,15 @@ test_main_window_conversations (void)
   for (guint i = 0; i < rows->len; i++)
     {
       PbMessageRow *row = g_ptr_array_index (rows, i);
-      GtkWidget *count = require_widget (GTK_WIDGET (row), "message-thread-count");
+      /* Made when first needed: a row that never showed a count has none. */
+      GtkWidget *count = find_widget (GTK_WIDGET (row), "message-thread-count");
       PbMessageItem *item = pb_message_row_get_item (row);
       guint n;
 
       if (item == NULL || !gtk_widget_get_mapped (GTK_WIDGET (row)))
         continue;
       n = pb_message_item_get_thread_count (item);
-      g_assert_cmpint (gtk_widget_get_visible (count), ==, n > 1);
+      g_assert_cmpint (count != NULL && gtk_widget_get_visible (count), ==, n > 1);
       if (n > 1)
         {
           g_autofree char *text = g_strdup_printf ("%u", n);

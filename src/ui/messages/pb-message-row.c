@@ -22,6 +22,8 @@ struct _PbMessageRow
   gulong         notify_id;
 
   GtkWidget     *box;
+  GtkWidget     *top;
+  /* The marks are made when first shown (most rows show none of them); NULL until then. */
   GtkWidget     *unread_dot;
   GtkWidget     *sender;
   GtkWidget     *attachment;
@@ -30,6 +32,10 @@ struct _PbMessageRow
   GtkWidget     *date;
   GtkWidget     *subject;
   GtkWidget     *preview;
+
+  /* The texts wait until the row is in view (see row_in_view()). */
+  gboolean       pending;
+  gulong         layout_id;
 };
 
 G_DEFINE_FINAL_TYPE (PbMessageRow, pb_message_row, GTK_TYPE_WIDGET)
@@ -115,8 +121,205 @@ now_local (void)
   return g_date_time_ref (now);
 }
 
+/* The store keeps about 200 characters of preview; a row shows a third of that. A label
+ * lays out (shapes) all of its text to ellipsize it, and GTK 4.8's list view measures 200
+ * rows before its first frame, so the preview, the longest text of a row, is cut at a length
+ * no row is wide enough for, with the ellipsis the label would have drawn. */
+#define PREVIEW_SHOWN_CHARS 120
+
+static void
+set_preview (GtkLabel   *label,
+             const char *preview)
+{
+  const char *end;
+
+  if (preview == NULL)
+    preview = "";
+  if (g_utf8_strlen (preview, PREVIEW_SHOWN_CHARS * 4 + 1) <= PREVIEW_SHOWN_CHARS)
+    {
+      gtk_label_set_text (label, preview);
+      return;
+    }
+  end = g_utf8_offset_to_pointer (preview, PREVIEW_SHOWN_CHARS);
+  {
+    g_autofree char *cut = g_strdup_printf ("%.*s…", (int) (end - preview), preview);
+
+    gtk_label_set_text (label, cut);
+  }
+}
+
+/*
+ * Rows fill their texts only when in view, or near it.
+ *
+ * GTK 4.8's list view makes and measures up to 200 rows whatever it shows (4.12 makes only
+ * those in view), and measuring a label lays out its whole text. With every row filled, the
+ * 185 rows nobody sees cost most of the time to the window's first frame. A row out of view
+ * keeps empty labels (one line high each, so the list's height estimate does not change) and
+ * is filled after the layout that brings it near the view, in the same frame (the frame
+ * clock repeats its layout phase when a label asks for it), so it is never seen empty.
+ *
+ * Outside a list view (or before the list has a size) a row fills at once.
+ */
+static gboolean
+row_in_view (PbMessageRow *self)
+{
+  GtkWidget *list = gtk_widget_get_ancestor (GTK_WIDGET (self), GTK_TYPE_LIST_VIEW);
+  graphene_rect_t bounds;
+  int height;
+
+  if (list == NULL)
+    return TRUE;
+  height = gtk_widget_get_height (list);
+  /* Not allocated yet: where it will be is not known. */
+  if (height <= 0 || gtk_widget_get_height (GTK_WIDGET (self)) <= 0
+      || !gtk_widget_compute_bounds (GTK_WIDGET (self), list, &bounds))
+    return FALSE;
+  /* Half a page above and below is filled ahead, for scrolling. */
+  return bounds.origin.y + bounds.size.height >= -height / 2
+         && bounds.origin.y <= height + height / 2;
+}
+
+typedef enum {
+  MARK_UNREAD,
+  MARK_ATTACHMENT,
+  MARK_STAR,
+  MARK_THREAD_COUNT,
+} Mark;
+
+static gboolean thread_count_tooltip_cb (GtkWidget *label, int x, int y, gboolean keyboard,
+                                         GtkTooltip *tooltip, PbMessageRow *self);
+
+static GtkWidget *
+mark_new (PbMessageRow *self,
+          Mark          mark)
+{
+  GtkWidget *widget = NULL;
+
+  switch (mark)
+    {
+    case MARK_UNREAD:
+      widget = gtk_image_new_from_icon_name ("media-record-symbolic");
+      gtk_image_set_pixel_size (GTK_IMAGE (widget), 8);
+      gtk_widget_add_css_class (widget, "unread-dot");
+      /* Not a tooltip: in GTK 4.8 setting one asks the X server where the pointer is, a
+       * round trip per row. Screen readers get the words. */
+      gtk_accessible_update_property (GTK_ACCESSIBLE (widget),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, _("Unread"), -1);
+      break;
+    case MARK_ATTACHMENT:
+      widget = gtk_image_new_from_icon_name ("mail-attachment-symbolic");
+      gtk_widget_set_name (widget, "message-attachment");
+      gtk_widget_add_css_class (widget, "dim-label");
+      break;
+    case MARK_STAR:
+      widget = gtk_image_new_from_icon_name ("starred-symbolic");
+      gtk_widget_set_name (widget, "message-star");
+      gtk_widget_add_css_class (widget, "starred");
+      break;
+    case MARK_THREAD_COUNT:
+      /* The size of a conversation, when the list shows conversations. */
+      widget = plain_label ("message-thread-count", "caption");
+      gtk_widget_add_css_class (widget, "dim-label");
+      gtk_label_set_ellipsize (GTK_LABEL (widget), PANGO_ELLIPSIZE_NONE);
+      /* Its tooltip is made when asked for: gtk_widget_set_tooltip_text() on every bind
+       * would cost a round trip to the X server in GTK 4.8. */
+      gtk_widget_set_has_tooltip (widget, TRUE);
+      g_signal_connect (widget, "query-tooltip", G_CALLBACK (thread_count_tooltip_cb), self);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  return widget;
+}
+
+/* Shows or hides a mark, making it first if needed, in its place: the dot before the sender,
+ * the others after it in the order of Mark, the date last. */
+static void
+set_mark (PbMessageRow *self,
+          Mark          mark,
+          gboolean      visible)
+{
+  GtkWidget **slots[] = { &self->unread_dot, &self->attachment, &self->star,
+                          &self->thread_count };
+  GtkWidget *after;
+
+  if (*slots[mark] == NULL)
+    {
+      if (!visible)
+        return;
+      *slots[mark] = mark_new (self, mark);
+      after = mark == MARK_UNREAD ? NULL : self->sender;
+      for (int i = MARK_ATTACHMENT; i < (int) mark; i++)
+        if (*slots[i] != NULL)
+          after = *slots[i];
+      gtk_box_insert_child_after (GTK_BOX (self->top), *slots[mark], after);
+    }
+  gtk_widget_set_visible (*slots[mark], visible);
+}
+
+static void
+pb_message_row_clear (PbMessageRow *self)
+{
+  gtk_label_set_text (GTK_LABEL (self->sender), "");
+  gtk_label_set_text (GTK_LABEL (self->subject), "");
+  gtk_label_set_text (GTK_LABEL (self->preview), "");
+  gtk_label_set_text (GTK_LABEL (self->date), "");
+  set_mark (self, MARK_UNREAD, FALSE);
+  set_mark (self, MARK_STAR, FALSE);
+  set_mark (self, MARK_ATTACHMENT, FALSE);
+  set_mark (self, MARK_THREAD_COUNT, FALSE);
+}
+
+static void pb_message_row_fill (PbMessageRow *self);
+
 static void
 pb_message_row_update (PbMessageRow *self)
+{
+  if (self->item != NULL && pb_message_item_get_loaded (self->item) && !row_in_view (self))
+    {
+      if (!self->pending)
+        {
+          pb_message_row_clear (self);
+          gtk_widget_set_visible (self->preview, TRUE);
+          self->pending = TRUE;
+        }
+      return;
+    }
+  self->pending = FALSE;
+  pb_message_row_fill (self);
+}
+
+/* After each layout: the pending rows that came into view fill now. */
+static void
+frame_layout_cb (GdkFrameClock *clock,
+                 PbMessageRow  *self)
+{
+  if (self->pending && row_in_view (self))
+    pb_message_row_update (self);
+}
+
+static void
+pb_message_row_realize (GtkWidget *widget)
+{
+  PbMessageRow *self = PB_MESSAGE_ROW (widget);
+
+  GTK_WIDGET_CLASS (pb_message_row_parent_class)->realize (widget);
+  /* After GTK's own layout handler, which places the rows. */
+  self->layout_id = g_signal_connect_after (gtk_widget_get_frame_clock (widget), "layout",
+                                            G_CALLBACK (frame_layout_cb), self);
+}
+
+static void
+pb_message_row_unrealize (GtkWidget *widget)
+{
+  PbMessageRow *self = PB_MESSAGE_ROW (widget);
+
+  g_clear_signal_handler (&self->layout_id, gtk_widget_get_frame_clock (widget));
+  GTK_WIDGET_CLASS (pb_message_row_parent_class)->unrealize (widget);
+}
+
+static void
+pb_message_row_fill (PbMessageRow *self)
 {
   PbMessageItem *item = self->item;
   g_autoptr (GDateTime) now = now_local ();
@@ -128,14 +331,7 @@ pb_message_row_update (PbMessageRow *self)
 
   if (item == NULL || !pb_message_item_get_loaded (item))
     {
-      gtk_label_set_text (GTK_LABEL (self->sender), "");
-      gtk_label_set_text (GTK_LABEL (self->subject), "");
-      gtk_label_set_text (GTK_LABEL (self->preview), "");
-      gtk_label_set_text (GTK_LABEL (self->date), "");
-      gtk_widget_set_visible (self->unread_dot, FALSE);
-      gtk_widget_set_visible (self->star, FALSE);
-      gtk_widget_set_visible (self->attachment, FALSE);
-      gtk_widget_set_visible (self->thread_count, FALSE);
+      pb_message_row_clear (self);
       return;
     }
 
@@ -150,23 +346,21 @@ pb_message_row_update (PbMessageRow *self)
   gtk_label_set_text (GTK_LABEL (self->sender), sender != NULL ? sender : "");
   gtk_label_set_text (GTK_LABEL (self->subject),
                       subject != NULL && *subject != '\0' ? subject : _("(No subject)"));
-  gtk_label_set_text (GTK_LABEL (self->preview),
-                      pb_message_item_get_preview (item) != NULL
-                      ? pb_message_item_get_preview (item) : "");
+  set_preview (GTK_LABEL (self->preview), pb_message_item_get_preview (item));
   gtk_widget_set_visible (self->preview, pb_message_item_get_preview (item) != NULL
                           && *pb_message_item_get_preview (item) != '\0');
   gtk_label_set_text (GTK_LABEL (self->date), date);
-  gtk_widget_set_visible (self->unread_dot, unread);
-  gtk_widget_set_visible (self->star, (flags & PB_MESSAGE_FLAG_FLAGGED) != 0);
-  gtk_widget_set_visible (self->attachment, pb_message_item_get_has_attachment (item));
+  set_mark (self, MARK_UNREAD, unread);
+  set_mark (self, MARK_STAR, (flags & PB_MESSAGE_FLAG_FLAGGED) != 0);
+  set_mark (self, MARK_ATTACHMENT, pb_message_item_get_has_attachment (item));
   n_thread = pb_message_item_get_thread_count (item);
+  set_mark (self, MARK_THREAD_COUNT, n_thread > 1);
   if (n_thread > 1)
     {
       g_autofree char *count = g_strdup_printf ("%u", n_thread);
 
       gtk_label_set_text (GTK_LABEL (self->thread_count), count);
     }
-  gtk_widget_set_visible (self->thread_count, n_thread > 1);
   if (unread)
     gtk_widget_add_css_class (GTK_WIDGET (self), "unread");
   else
@@ -264,6 +458,9 @@ pb_message_row_class_init (PbMessageRowClass *klass)
   object_class->dispose = pb_message_row_dispose;
   object_class->finalize = pb_message_row_finalize;
 
+  widget_class->realize = pb_message_row_realize;
+  widget_class->unrealize = pb_message_row_unrealize;
+
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "messagerow");
 }
@@ -280,31 +477,8 @@ pb_message_row_init (PbMessageRow *self)
   self->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
   gtk_widget_set_parent (self->box, GTK_WIDGET (self));
 
-  self->unread_dot = gtk_image_new_from_icon_name ("media-record-symbolic");
-  gtk_image_set_pixel_size (GTK_IMAGE (self->unread_dot), 8);
-  gtk_widget_add_css_class (self->unread_dot, "unread-dot");
-  /* Not a tooltip: in GTK 4.8 setting one asks the X server where the pointer is, a round
-   * trip per row, and a list makes 200 rows at once. Screen readers get the words. */
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->unread_dot),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Unread"), -1);
   self->sender = plain_label ("message-sender", "sender");
   gtk_widget_set_hexpand (self->sender, TRUE);
-  self->attachment = gtk_image_new_from_icon_name ("mail-attachment-symbolic");
-  gtk_widget_set_name (self->attachment, "message-attachment");
-  gtk_widget_add_css_class (self->attachment, "dim-label");
-  self->star = gtk_image_new_from_icon_name ("starred-symbolic");
-  gtk_widget_set_name (self->star, "message-star");
-  gtk_widget_add_css_class (self->star, "starred");
-  /* The size of a conversation, when the list shows conversations. */
-  self->thread_count = plain_label ("message-thread-count", "caption");
-  gtk_widget_add_css_class (self->thread_count, "dim-label");
-  gtk_label_set_ellipsize (GTK_LABEL (self->thread_count), PANGO_ELLIPSIZE_NONE);
-  gtk_widget_set_visible (self->thread_count, FALSE);
-  /* Its tooltip is made when asked for: setting one with gtk_widget_set_tooltip_text() on
-   * every bind costs a round trip to the X server in GTK 4.8. */
-  gtk_widget_set_has_tooltip (self->thread_count, TRUE);
-  g_signal_connect (self->thread_count, "query-tooltip", G_CALLBACK (thread_count_tooltip_cb),
-                    self);
   self->date = plain_label ("message-date", "caption");
   gtk_widget_add_css_class (self->date, "dim-label");
   gtk_label_set_ellipsize (GTK_LABEL (self->date), PANGO_ELLIPSIZE_NONE);
@@ -312,11 +486,8 @@ pb_message_row_init (PbMessageRow *self)
   self->preview = plain_label ("message-preview", "caption");
   gtk_widget_add_css_class (self->preview, "dim-label");
 
-  gtk_box_append (GTK_BOX (top), self->unread_dot);
+  self->top = top;
   gtk_box_append (GTK_BOX (top), self->sender);
-  gtk_box_append (GTK_BOX (top), self->attachment);
-  gtk_box_append (GTK_BOX (top), self->star);
-  gtk_box_append (GTK_BOX (top), self->thread_count);
   gtk_box_append (GTK_BOX (top), self->date);
   gtk_box_append (GTK_BOX (self->box), top);
   gtk_box_append (GTK_BOX (self->box), self->subject);
