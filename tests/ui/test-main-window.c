@@ -767,6 +767,38 @@ test_main_window_conversations (void)
   g_assert_cmpuint (g_list_model_get_n_items (message_model ()), ==, n_messages);
 }
 
+/* Every row on screen shows its message (rows out of view fill only when they come near it,
+ * see pb-message-row.c); returns how many rows are on screen. */
+static guint
+check_rows_on_screen (void)
+{
+  g_autoptr (GPtrArray) rows = g_ptr_array_new ();
+  guint on_screen = 0, filled = 0;
+
+  collect_widgets (GTK_WIDGET (window), "message-row", rows);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      GtkWidget *row = g_ptr_array_index (rows, i);
+      GtkWidget *list = gtk_widget_get_ancestor (row, GTK_TYPE_LIST_VIEW);
+      PbMessageItem *item = pb_message_row_get_item (PB_MESSAGE_ROW (row));
+      GtkLabel *subject = GTK_LABEL (require_widget (row, "message-subject"));
+      graphene_rect_t bounds;
+
+      if (*gtk_label_get_text (subject) != '\0')
+        filled++;
+      if (list == NULL || item == NULL || !gtk_widget_get_mapped (row)
+          || !gtk_widget_compute_bounds (row, list, &bounds)
+          || bounds.origin.y + bounds.size.height <= 0
+          || bounds.origin.y >= gtk_widget_get_height (list))
+        continue;
+      on_screen++;
+      g_assert_cmpstr (gtk_label_get_text (subject), ==, pb_message_item_get_subject (item));
+    }
+  g_test_message ("%u rows on screen, %u of %u rows filled", on_screen, filled, rows->len);
+  g_assert_cmpuint (on_screen, >, 3);
+  return on_screen;
+}
+
 static void
 test_main_window_big_list (void)
 {
@@ -799,6 +831,7 @@ test_main_window_big_list (void)
   rows = pb_message_row_get_n_alive ();
   g_test_message ("%u message rows for 100,000 items (%u before)", rows, rows_before);
   g_assert_cmpuint (rows, <, 300);
+  check_rows_on_screen ();
 
   scroller = GTK_SCROLLED_WINDOW (require_widget (GTK_WIDGET (window), "message-scroller"));
   adjustment = gtk_scrolled_window_get_vadjustment (scroller);
@@ -806,9 +839,16 @@ test_main_window_big_list (void)
   gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) / 2);
   gtk_test_widget_wait_for_draw (GTK_WIDGET (window));
   spin_for (200);
+  check_rows_on_screen ();
+  /* A small step moves rows into view without binding them again. */
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_value (adjustment) + 700);
+  gtk_test_widget_wait_for_draw (GTK_WIDGET (window));
+  spin_for (100);
+  check_rows_on_screen ();
   gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
   gtk_test_widget_wait_for_draw (GTK_WIDGET (window));
   spin_for (200);
+  check_rows_on_screen ();
   rows = pb_message_row_get_n_alive ();
   g_test_message ("%u message rows after scrolling", rows);
   g_assert_cmpuint (rows, <, 300);
