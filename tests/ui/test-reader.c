@@ -1119,6 +1119,49 @@ test_reader_demo_account (void)
   destroy_window (window);
 }
 
+/* Without the HTML module (a broken install), HTML mail still reads: an alternative shows
+ * its text part, an HTML-only part says what is wrong and what to do. In a subprocess,
+ * because the module is loaded once per process. */
+static void
+test_reader_no_html_module (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autofree char *dir = g_dir_make_tmp ("pb-no-module-XXXXXX", NULL);
+      g_autofree char *bogus = g_build_filename (dir, "postbote-html.so", NULL);
+      g_autofree char *text = NULL;
+      GtkWidget *error_label;
+      PbReader *reader;
+      GtkWindow *window;
+
+      g_assert_true (g_file_set_contents (bogus, "not a shared object", -1, NULL));
+      g_setenv ("POSTBOTE_MODULE_DIR", dir, TRUE);
+      window = new_window (&reader);
+
+      g_test_expect_message ("pb-reader", G_LOG_LEVEL_WARNING, "*could not be loaded*");
+      show_fixture (reader, "alternative.eml");
+      g_test_assert_expected_messages ();
+      g_assert_cmpuint (pb_reader_get_html_views (reader)->len, ==, 0);
+      text = body_text (reader);
+      g_assert_cmpstr (text, ==, "Plain version.\n");
+
+      show_fixture (reader, "html.eml");
+      g_assert_cmpuint (pb_reader_get_html_views (reader)->len, ==, 0);
+      error_label = find_widget (GTK_WIDGET (reader), "part-error");
+      g_assert_nonnull (error_label);
+      g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (error_label)), bogus));
+      g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (error_label)),
+                                "Reinstall Postbote"));
+      save_screenshot (GTK_WIDGET (window), "reader-no-html-module.png");
+      destroy_window (window);
+      g_unlink (bogus);
+      g_rmdir (dir);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1150,5 +1193,6 @@ main (int   argc,
   g_test_add_func ("/ui/reader/large", test_reader_large);
   g_test_add_func ("/ui/reader/remote", test_reader_remote);
   g_test_add_func ("/ui/reader/demo-account", test_reader_demo_account);
+  g_test_add_func ("/ui/reader/no-html-module", test_reader_no_html_module);
   return g_test_run ();
 }
