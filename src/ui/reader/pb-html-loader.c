@@ -123,22 +123,6 @@ pb_html_view_preload (void)
     }
 }
 
-/**
- * pb_html_view_is_ready:
- *
- * Returns: whether the module is loaded (a view can be made without waiting)
- */
-gboolean
-pb_html_view_is_ready (void)
-{
-  gboolean ready;
-
-  g_mutex_lock (&load_lock);
-  ready = module != NULL;
-  g_mutex_unlock (&load_lock);
-  return ready;
-}
-
 static GBytes *
 lookup_cid (const char  *uri,
             char       **content_type,
@@ -187,12 +171,6 @@ loaded_module (void)
 
   g_return_val_if_fail (funcs != NULL, NULL);
   return funcs;
-}
-
-gboolean
-pb_html_view_is_html_view (GtkWidget *widget)
-{
-  return widget != NULL && pb_html_view_is_ready () && module->is_view (widget);
 }
 
 gpointer

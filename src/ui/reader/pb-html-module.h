@@ -41,7 +41,6 @@ typedef struct {
                                   PbHtmlLookupFunc  lookup,
                                   gpointer          user_data,
                                   GDestroyNotify    destroy);
-  gboolean   (*is_view)          (GtkWidget        *widget);
   gpointer   (*get_web_view)     (GtkWidget        *view);
   gboolean   (*get_loaded)       (GtkWidget        *view);
   gboolean   (*get_allow_remote) (GtkWidget        *view);

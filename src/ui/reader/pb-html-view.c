@@ -361,12 +361,6 @@ pb_html_view_new (const char       *html,
   return GTK_WIDGET (self);
 }
 
-static gboolean
-pb_html_view_is_view (GtkWidget *widget)
-{
-  return PB_IS_HTML_VIEW (widget);
-}
-
 /* The WebKit view, for tests (snapshots). */
 static gpointer
 pb_html_view_get_web_view (GtkWidget *view)
@@ -394,7 +388,6 @@ pb_html_view_get_allow_remote (GtkWidget *view)
 static const PbHtmlModule module_funcs = {
   .abi = PB_HTML_MODULE_ABI,
   .view_new = pb_html_view_new,
-  .is_view = pb_html_view_is_view,
   .get_web_view = pb_html_view_get_web_view,
   .get_loaded = pb_html_view_get_loaded,
   .get_allow_remote = pb_html_view_get_allow_remote,

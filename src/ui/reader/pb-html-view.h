@@ -12,12 +12,10 @@ G_BEGIN_DECLS
  * load it on first use if pb_html_view_preload() has not already.
  */
 void       pb_html_view_preload          (void);
-gboolean   pb_html_view_is_ready         (void);
 GtkWidget *pb_html_view_new              (PbMessageRender *render,
                                           const char      *html,
                                           gboolean         allow_remote,
                                           GError         **error);
-gboolean   pb_html_view_is_html_view     (GtkWidget       *widget);
 /* (transfer none): the view's WebKitWebView, for tests (snapshots) */
 gpointer   pb_html_view_get_web_view     (GtkWidget       *view);
 gboolean   pb_html_view_get_loaded       (GtkWidget       *view);
