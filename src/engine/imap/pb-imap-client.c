@@ -8,32 +8,13 @@
 
 #include "pb-connection.h"
 #include "pb-credentials.h"
-#include "pb-imap-client.h"
+#include "pb-imap-client-private.h"
 #include "pb-imap-parser.h"
 #include "pb-imap-utf7.h"
 #include "pb-sasl.h"
 
 #define READ_CHUNK (64 * 1024)
 
-struct _PbImapClient
-{
-  GObject        parent_instance;
-
-  PbService     *service;
-  PbConnection  *connection;
-  PbImapParser  *parser;
-  GHashTable    *capabilities;   /* upper-case capability -> itself */
-  guint          next_tag;
-  gboolean       authenticated;
-  gboolean       broken;         /* a protocol error happened; the session cannot go on */
-  gboolean       condstore;      /* CONDSTORE enabled (RFC 7162) */
-  gboolean       qresync;        /* QRESYNC enabled (RFC 7162) */
-  gboolean       utf8;           /* UTF8=ACCEPT enabled (RFC 6855): names are UTF-8 */
-  char          *namespace_prefix; /* personal namespace, e.g. "INBOX." on Courier */
-  char           namespace_delimiter;
-  char          *selected;       /* mailbox selected, or NULL */
-  char          *bye_text;
-};
 
 G_DEFINE_FINAL_TYPE (PbImapClient, pb_imap_client, G_TYPE_OBJECT)
 
@@ -114,8 +95,8 @@ pb_imap_client_is_authenticated (PbImapClient *self)
 
 /* Server text reaches the user in error messages: keep it printable and short, so a hostile
  * server can neither forge extra lines in a terminal nor flood a dialog. */
-static char *
-sanitize_server_text (const char *text)
+char *
+pb_imap_client_sanitize_server_text (const char *text)
 {
   GString *out = g_string_new (NULL);
 
@@ -161,15 +142,15 @@ note_response (PbImapClient   *self,
   if (response->status == PB_IMAP_STATUS_BYE)
     {
       g_free (self->bye_text);
-      self->bye_text = sanitize_server_text (response->text);
+      self->bye_text = pb_imap_client_sanitize_server_text (response->text);
     }
   else if (response->status == PB_IMAP_STATUS_NONE && response->items->len > 0
            && pb_imap_value_is_atom (g_ptr_array_index (response->items, 0), "CAPABILITY"))
     set_capabilities (self, response->items, 1);
 }
 
-static PbImapResponse *
-read_response (PbImapClient  *self,
+PbImapResponse *
+pb_imap_client_read_response (PbImapClient  *self,
                GCancellable  *cancellable,
                GError       **error)
 {
@@ -210,8 +191,8 @@ read_response (PbImapClient  *self,
     }
 }
 
-static gboolean
-send_line (PbImapClient  *self,
+gboolean
+pb_imap_client_send_line (PbImapClient  *self,
            const char    *line,
            const char    *trace_as,
            GCancellable  *cancellable,
@@ -234,8 +215,8 @@ send_line (PbImapClient  *self,
  * carry a secret or a whole message) the first time the server asks to continue, or right after
  * the command when @continuation_now is set (a LITERAL+ literal, which needs no go-ahead).
  */
-static PbImapResponse *
-run_command_full (PbImapClient        *self,
+PbImapResponse *
+pb_imap_client_run_command_full (PbImapClient        *self,
                   const char          *command,
                   const char          *trace_as,
                   GBytes              *continuation,
@@ -257,7 +238,7 @@ run_command_full (PbImapClient        *self,
       return NULL;
     }
 
-  if (!send_line (self, line, trace, cancellable, error))
+  if (!pb_imap_client_send_line (self, line, trace, cancellable, error))
     return NULL;
   explicit_bzero (line, strlen (line));
 
@@ -275,7 +256,7 @@ run_command_full (PbImapClient        *self,
 
   for (;;)
     {
-      g_autoptr(PbImapResponse) response = read_response (self, cancellable, error);
+      g_autoptr(PbImapResponse) response = pb_imap_client_read_response (self, cancellable, error);
 
       if (response == NULL)
         return NULL;
@@ -337,8 +318,8 @@ collect_untagged (PbImapResponse  *response,
   return TRUE;
 }
 
-static PbImapResponse *
-run_command (PbImapClient  *self,
+PbImapResponse *
+pb_imap_client_run_command (PbImapClient  *self,
              const char    *command,
              const char    *trace_as,
              const char    *continuation,
@@ -355,7 +336,7 @@ run_command (PbImapClient  *self,
       bytes = g_bytes_new_with_free_func (line, strlen (line), (GDestroyNotify) pb_password_free,
                                           line);
     }
-  response = run_command_full (self, command, trace_as, bytes, "********\r\n", FALSE,
+  response = pb_imap_client_run_command_full (self, command, trace_as, bytes, "********\r\n", FALSE,
                                untagged ? collect_untagged : NULL, untagged, cancellable, error);
   return response;
 }
@@ -371,8 +352,8 @@ command_verb (const char *command)
   return g_strndup (command, n);
 }
 
-static gboolean
-check_ok (PbImapClient    *self,
+gboolean
+pb_imap_client_check_ok (PbImapClient    *self,
           PbImapResponse  *response,
           const char      *what,
           GError         **error)
@@ -382,7 +363,7 @@ check_ok (PbImapClient    *self,
   if (response->status == PB_IMAP_STATUS_OK)
     return TRUE;
 
-  text = sanitize_server_text (response->text);
+  text = pb_imap_client_sanitize_server_text (response->text);
   g_set_error (error, PB_IMAP_ERROR,
                response->status == PB_IMAP_STATUS_NO ? PB_IMAP_ERROR_NO : PB_IMAP_ERROR_BAD,
                /* Translators: first %s is a command like LIST, second the server's words */
@@ -390,8 +371,8 @@ check_ok (PbImapClient    *self,
   return FALSE;
 }
 
-static gboolean
-command_ok (PbImapClient  *self,
+gboolean
+pb_imap_client_command_ok (PbImapClient  *self,
             const char    *command,
             GPtrArray     *untagged,
             GCancellable  *cancellable,
@@ -400,8 +381,8 @@ command_ok (PbImapClient  *self,
   g_autoptr(PbImapResponse) response = NULL;
   g_autofree char *verb = command_verb (command);
 
-  response = run_command (self, command, NULL, NULL, untagged, cancellable, error);
-  return response != NULL && check_ok (self, response, verb, error);
+  response = pb_imap_client_run_command (self, command, NULL, NULL, untagged, cancellable, error);
+  return response != NULL && pb_imap_client_check_ok (self, response, verb, error);
 }
 
 gboolean
@@ -442,13 +423,13 @@ pb_imap_client_connect (PbImapClient  *self,
   if (!pb_connection_connect (self->connection, cancellable, error))
     return FALSE;
 
-  greeting = read_response (self, cancellable, error);
+  greeting = pb_imap_client_read_response (self, cancellable, error);
   if (greeting == NULL)
     return FALSE;
   if (greeting->kind != PB_IMAP_RESPONSE_UNTAGGED
       || (greeting->status != PB_IMAP_STATUS_OK && greeting->status != PB_IMAP_STATUS_PREAUTH))
     {
-      g_autofree char *text = sanitize_server_text (greeting->text);
+      g_autofree char *text = pb_imap_client_sanitize_server_text (greeting->text);
       self->broken = TRUE;
       g_set_error (error, PB_IMAP_ERROR,
                    greeting->status == PB_IMAP_STATUS_BYE ? PB_IMAP_ERROR_BYE : PB_IMAP_ERROR_PARSE,
@@ -472,7 +453,7 @@ pb_imap_client_connect (PbImapClient  *self,
           return FALSE;
         }
       if (g_hash_table_size (self->capabilities) == 0
-          && !command_ok (self, "CAPABILITY", NULL, cancellable, error))
+          && !pb_imap_client_command_ok (self, "CAPABILITY", NULL, cancellable, error))
         return FALSE;
       if (!pb_imap_client_has_capability (self, "STARTTLS"))
         {
@@ -483,8 +464,8 @@ pb_imap_client_connect (PbImapClient  *self,
                          "implicit TLS"), pb_service_get_host (self->service));
           return FALSE;
         }
-      response = run_command (self, "STARTTLS", NULL, NULL, NULL, cancellable, error);
-      if (response == NULL || !check_ok (self, response, "STARTTLS", error))
+      response = pb_imap_client_run_command (self, "STARTTLS", NULL, NULL, NULL, cancellable, error);
+      if (response == NULL || !pb_imap_client_check_ok (self, response, "STARTTLS", error))
         return FALSE;
       /* Anything the parser holds beyond the go-ahead arrived unencrypted and would be read
        * as if it came over TLS: an injection attack (CVE-2011-0411 class). */
@@ -509,7 +490,7 @@ pb_imap_client_connect (PbImapClient  *self,
     self->authenticated = TRUE;
 
   if (g_hash_table_size (self->capabilities) == 0
-      && !command_ok (self, "CAPABILITY", NULL, cancellable, error))
+      && !pb_imap_client_command_ok (self, "CAPABILITY", NULL, cancellable, error))
     return FALSE;
 
   if (!pb_imap_client_has_capability (self, "IMAP4rev1")
@@ -546,8 +527,8 @@ pb_imap_quote_string (const char *s)
 }
 
 /* A mailbox name for a command: with UTF8=ACCEPT, UTF-8 may go inside a quoted string. */
-static char *
-quote_mailbox (PbImapClient *self,
+char *
+pb_imap_client_quote_mailbox (PbImapClient *self,
                const char   *name)
 {
   GString *out;
@@ -613,7 +594,7 @@ after_login (PbImapClient  *self,
     {
       g_autofree char *command = g_strdup_printf ("ID (\"name\" \"Postbote\" \"version\" \"%s\")",
                                                   PACKAGE_VERSION);
-      response = run_command_full (self, command, NULL, NULL, NULL, FALSE, NULL, NULL,
+      response = pb_imap_client_run_command_full (self, command, NULL, NULL, NULL, FALSE, NULL, NULL,
                                    cancellable, error);
       if (response == NULL)
         return FALSE;
@@ -621,7 +602,7 @@ after_login (PbImapClient  *self,
     }
   if (pb_imap_client_has_capability (self, "NAMESPACE"))
     {
-      response = run_command_full (self, "NAMESPACE", NULL, NULL, NULL, FALSE, namespace_cb,
+      response = pb_imap_client_run_command_full (self, "NAMESPACE", NULL, NULL, NULL, FALSE, namespace_cb,
                                    self, cancellable, error);
       if (response == NULL)
         return FALSE;
@@ -634,7 +615,7 @@ set_auth_error (PbImapClient    *self,
                 PbImapResponse  *response,
                 GError         **error)
 {
-  g_autofree char *text = sanitize_server_text (response->text);
+  g_autofree char *text = pb_imap_client_sanitize_server_text (response->text);
 
   g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_AUTHENTICATION_FAILED,
                _("The server at %s rejected the user name or password for “%s” (%s)"),
@@ -676,12 +657,12 @@ pb_imap_client_authenticate (PbImapClient  *self,
       if (pb_imap_client_has_capability (self, "SASL-IR"))
         {
           command = g_strdup_printf ("AUTHENTICATE PLAIN %s", initial);
-          response = run_command (self, command, "AUTHENTICATE PLAIN ********", NULL, NULL,
+          response = pb_imap_client_run_command (self, command, "AUTHENTICATE PLAIN ********", NULL, NULL,
                                   cancellable, error);
           explicit_bzero (command, strlen (command));
         }
       else
-        response = run_command (self, "AUTHENTICATE PLAIN", NULL, initial, NULL, cancellable,
+        response = pb_imap_client_run_command (self, "AUTHENTICATE PLAIN", NULL, initial, NULL, cancellable,
                                 error);
       pb_password_free (initial);
     }
@@ -702,7 +683,7 @@ pb_imap_client_authenticate (PbImapClient  *self,
         }
       command = g_strdup_printf ("LOGIN %s %s", quoted_user, quoted_password);
       trace = g_strdup_printf ("LOGIN %s ********", quoted_user);
-      response = run_command (self, command, trace, NULL, NULL, cancellable, error);
+      response = pb_imap_client_run_command (self, command, trace, NULL, NULL, cancellable, error);
       explicit_bzero (command, strlen (command));
       pb_password_free (quoted_password);
     }
@@ -727,248 +708,9 @@ pb_imap_client_authenticate (PbImapClient  *self,
   /* Capabilities often grow after login (RFC 3501 7.1): ask again unless the OK told us. */
   if ((response->code == NULL || response->code->len == 0
        || !pb_imap_value_is_atom (g_ptr_array_index (response->code, 0), "CAPABILITY"))
-      && !command_ok (self, "CAPABILITY", NULL, cancellable, error))
+      && !pb_imap_client_command_ok (self, "CAPABILITY", NULL, cancellable, error))
     return FALSE;
   return after_login (self, cancellable, error);
-}
-
-static PbFolderRole
-role_from_attributes (PbImapValue *attributes)
-{
-  static const struct { const char *attribute; PbFolderRole role; } roles[] = {
-    { "\\Drafts", PB_FOLDER_ROLE_DRAFTS },
-    { "\\Sent", PB_FOLDER_ROLE_SENT },
-    { "\\Archive", PB_FOLDER_ROLE_ARCHIVE },
-    { "\\All", PB_FOLDER_ROLE_ALL },
-    { "\\Flagged", PB_FOLDER_ROLE_FLAGGED },
-    { "\\Junk", PB_FOLDER_ROLE_JUNK },
-    { "\\Trash", PB_FOLDER_ROLE_TRASH },
-  };
-
-  for (guint i = 0; i < attributes->list->len; i++)
-    for (guint j = 0; j < G_N_ELEMENTS (roles); j++)
-      if (pb_imap_value_is_atom (g_ptr_array_index (attributes->list, i), roles[j].attribute))
-        return roles[j].role;
-  return PB_FOLDER_ROLE_NONE;
-}
-
-/* Servers without SPECIAL-USE still have the usual folders under their usual names. */
-static PbFolderRole
-role_from_name (const char *path)
-{
-  static const struct { const char *name; PbFolderRole role; } names[] = {
-    { "Drafts", PB_FOLDER_ROLE_DRAFTS },
-    { "Sent", PB_FOLDER_ROLE_SENT },
-    { "Sent Items", PB_FOLDER_ROLE_SENT },
-    { "Sent Messages", PB_FOLDER_ROLE_SENT },
-    { "Archive", PB_FOLDER_ROLE_ARCHIVE },
-    { "Junk", PB_FOLDER_ROLE_JUNK },
-    { "Spam", PB_FOLDER_ROLE_JUNK },
-    { "Trash", PB_FOLDER_ROLE_TRASH },
-    { "Deleted Items", PB_FOLDER_ROLE_TRASH },
-    { "Deleted Messages", PB_FOLDER_ROLE_TRASH },
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    if (g_ascii_strcasecmp (path, names[i].name) == 0)
-      return names[i].role;
-  return PB_FOLDER_ROLE_NONE;
-}
-
-static gboolean
-has_attribute (PbImapValue *attributes,
-               const char  *attribute)
-{
-  for (guint i = 0; i < attributes->list->len; i++)
-    if (pb_imap_value_is_atom (g_ptr_array_index (attributes->list, i), attribute))
-      return TRUE;
-  return FALSE;
-}
-
-static PbFolderInfo *
-folder_from_list_response (PbImapResponse  *response,
-                           gboolean         utf8,
-                           gboolean         special_use,
-                           const char      *prefix,
-                           GError         **error)
-{
-  PbImapValue *attributes, *delimiter, *mailbox;
-  g_autofree char *name = NULL;
-  g_autofree char *path = NULL;
-  PbFolderRole role;
-  gboolean selectable;
-  PbFolderInfo *folder;
-  const char *raw;
-
-  if (response->items->len != 4)
-    goto malformed;
-  attributes = g_ptr_array_index (response->items, 1);
-  delimiter = g_ptr_array_index (response->items, 2);
-  mailbox = g_ptr_array_index (response->items, 3);
-  if (attributes->type != PB_IMAP_VALUE_LIST
-      || (delimiter->type != PB_IMAP_VALUE_STRING && delimiter->type != PB_IMAP_VALUE_NIL)
-      || (delimiter->type == PB_IMAP_VALUE_STRING && delimiter->len != 1)
-      || (mailbox->type != PB_IMAP_VALUE_STRING && mailbox->type != PB_IMAP_VALUE_ATOM
-          && mailbox->type != PB_IMAP_VALUE_NUMBER))
-    goto malformed;
-
-  raw = mailbox->type == PB_IMAP_VALUE_NUMBER ? NULL : mailbox->str;
-  if (raw == NULL || *raw == '\0' || strlen (raw) != mailbox->len)
-    goto malformed;
-
-  if (utf8)
-    {
-      if (!g_utf8_validate (raw, -1, NULL))
-        goto malformed;
-      name = g_strdup (raw);
-    }
-  else
-    {
-      name = pb_imap_utf7_decode (raw, NULL);
-      /* An undecodable name is still a folder the user has: show it as sent. */
-      if (name == NULL)
-        name = g_utf8_make_valid (raw, -1);
-    }
-
-  /* INBOX is case-insensitive (RFC 3501 5.1); everything else is case-sensitive. */
-  if (g_ascii_strcasecmp (name, "INBOX") == 0)
-    {
-      g_free (name);
-      name = g_strdup ("INBOX");
-    }
-  /* Servers like Courier keep every folder under "INBOX.": show "INBOX.Sent" as "Sent". */
-  else if (prefix != NULL && *prefix != '\0' && g_str_has_prefix (name, prefix)
-           && name[strlen (prefix)] != '\0')
-    {
-      char *stripped = g_strdup (name + strlen (prefix));
-      g_free (name);
-      name = stripped;
-    }
-
-  if (delimiter->type == PB_IMAP_VALUE_STRING && delimiter->str[0] != '/')
-    {
-      /* A "/" inside a level of a "."-delimited server would read as a new level. Show it
-       * as a look-alike fraction slash instead; the remote name keeps the real one. */
-      g_auto(GStrv) levels = g_strsplit (name, delimiter->str, -1);
-      for (guint i = 0; levels[i]; i++)
-        {
-          g_auto(GStrv) parts = g_strsplit (levels[i], "/", -1);
-          g_free (levels[i]);
-          levels[i] = g_strjoinv ("\u2215", parts);
-        }
-      path = g_strjoinv ("/", levels);
-    }
-  else
-    path = g_strdup (name);
-
-  /* Empty levels ("a//b", a trailing delimiter) make no sense as a tree. */
-  if (*path == '/' || g_str_has_suffix (path, "/") || strstr (path, "//") != NULL)
-    goto malformed;
-
-  if (g_strcmp0 (path, "INBOX") == 0)
-    role = PB_FOLDER_ROLE_INBOX;
-  else
-    {
-      role = role_from_attributes (attributes);
-      if (role == PB_FOLDER_ROLE_NONE && !special_use && strchr (path, '/') == NULL)
-        role = role_from_name (path);
-    }
-
-  selectable = !has_attribute (attributes, "\\Noselect")
-               && !has_attribute (attributes, "\\NonExistent");
-  folder = pb_folder_info_new (path, role, selectable);
-  pb_folder_info_set_remote_name (folder, raw);
-  return folder;
-
-malformed:
-  g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_PARSE,
-               _("The server sent a malformed folder list entry"));
-  return NULL;
-}
-
-static int
-compare_folders (gconstpointer a,
-                 gconstpointer b)
-{
-  return pb_folder_info_compare (*(PbFolderInfo **) a, *(PbFolderInfo **) b);
-}
-
-/* A server may list "Projects/Postbote" without "Projects"; the tree needs every parent. */
-static void
-add_missing_parents (GPtrArray *folders)
-{
-  g_autoptr(GHashTable) paths = g_hash_table_new (g_str_hash, g_str_equal);
-  guint n = folders->len;
-
-  for (guint i = 0; i < n; i++)
-    g_hash_table_add (paths, (gpointer) pb_folder_info_get_path (g_ptr_array_index (folders, i)));
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autofree char *parent = g_strdup (pb_folder_info_get_path (g_ptr_array_index (folders, i)));
-      char *slash;
-
-      while ((slash = strrchr (parent, '/')) != NULL)
-        {
-          PbFolderInfo *folder;
-
-          *slash = '\0';
-          if (g_hash_table_contains (paths, parent))
-            continue;
-          folder = pb_folder_info_new (parent, PB_FOLDER_ROLE_NONE, FALSE);
-          g_ptr_array_add (folders, folder);
-          g_hash_table_add (paths, (gpointer) pb_folder_info_get_path (folder));
-        }
-    }
-}
-
-GPtrArray *
-pb_imap_client_list_folders (PbImapClient  *self,
-                             GCancellable  *cancellable,
-                             GError       **error)
-{
-  g_autoptr(GPtrArray) untagged = g_ptr_array_new_with_free_func ((GDestroyNotify) pb_imap_response_free);
-  g_autoptr(GPtrArray) folders = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  gboolean special_use;
-  const char *command;
-
-  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), NULL);
-  g_return_val_if_fail (self->authenticated, NULL);
-
-  /* With SPECIAL-USE and LIST-EXTENDED the server marks Sent, Trash and friends itself
-   * (RFC 6154); otherwise roles are guessed from the usual names. */
-  special_use = pb_imap_client_has_capability (self, "SPECIAL-USE")
-                && pb_imap_client_has_capability (self, "LIST-EXTENDED");
-  command = special_use ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)" : "LIST \"\" \"*\"";
-  if (!command_ok (self, command, untagged, cancellable, error))
-    return NULL;
-
-  for (guint i = 0; i < untagged->len; i++)
-    {
-      PbImapResponse *response = g_ptr_array_index (untagged, i);
-      PbFolderInfo *folder;
-
-      if (response->items->len == 0
-          || !pb_imap_value_is_atom (g_ptr_array_index (response->items, 0), "LIST"))
-        continue;
-      folder = folder_from_list_response (response, self->utf8, special_use,
-                                          self->namespace_prefix, error);
-      if (folder == NULL)
-        return NULL;
-      /* A server listing a folder twice must not make it appear twice. */
-      if (g_hash_table_contains (seen, pb_folder_info_get_path (folder)))
-        {
-          g_object_unref (folder);
-          continue;
-        }
-      g_ptr_array_add (folders, folder);
-      g_hash_table_add (seen, (gpointer) pb_folder_info_get_path (folder));
-    }
-
-  add_missing_parents (folders);
-  g_ptr_array_sort (folders, compare_folders);
-  return g_steal_pointer (&folders);
 }
 
 void
@@ -981,7 +723,7 @@ pb_imap_client_logout (PbImapClient *self,
 
   /* Best effort: the server's answer changes nothing for us. */
   if (self->connection != NULL && !self->broken)
-    response = run_command (self, "LOGOUT", NULL, NULL, NULL, cancellable, NULL);
+    response = pb_imap_client_run_command (self, "LOGOUT", NULL, NULL, NULL, cancellable, NULL);
   if (self->connection != NULL)
     pb_connection_close (self->connection);
   self->broken = TRUE;
@@ -1001,9 +743,9 @@ pb_imap_client_command (PbImapClient        *self,
   g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
 
   verb = command_verb (command);
-  response = run_command_full (self, command, NULL, NULL, NULL, FALSE, func, user_data,
+  response = pb_imap_client_run_command_full (self, command, NULL, NULL, NULL, FALSE, func, user_data,
                                cancellable, error);
-  return response != NULL && check_ok (self, response, verb, error);
+  return response != NULL && pb_imap_client_check_ok (self, response, verb, error);
 }
 
 gboolean
@@ -1179,7 +921,7 @@ pb_imap_client_select (PbImapClient        *self,
   memset (out_mailbox, 0, sizeof *out_mailbox);
   g_clear_pointer (&self->selected, g_free);
 
-  quoted = quote_mailbox (self, mailbox);
+  quoted = pb_imap_client_quote_mailbox (self, mailbox);
   if (quoted == NULL)
     {
       g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_FAILED, _("Invalid folder name"));
@@ -1194,9 +936,9 @@ pb_imap_client_select (PbImapClient        *self,
   else
     command = g_strdup_printf ("%s %s", verb, quoted);
 
-  response = run_command_full (self, command, NULL, NULL, NULL, FALSE, select_cb, &data,
+  response = pb_imap_client_run_command_full (self, command, NULL, NULL, NULL, FALSE, select_cb, &data,
                                cancellable, error);
-  if (response == NULL || !check_ok (self, response, verb, error))
+  if (response == NULL || !pb_imap_client_check_ok (self, response, verb, error))
     return FALSE;
 
   if (out_mailbox->uidvalidity == 0)
@@ -1269,7 +1011,7 @@ pb_imap_client_uid_move (PbImapClient  *self,
                          GCancellable  *cancellable,
                          GError       **error)
 {
-  g_autofree char *quoted = quote_mailbox (self, destination);
+  g_autofree char *quoted = pb_imap_client_quote_mailbox (self, destination);
   g_autofree char *command = NULL;
 
   g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
@@ -1312,7 +1054,7 @@ pb_imap_client_append (PbImapClient  *self,
                        GCancellable  *cancellable,
                        GError       **error)
 {
-  g_autofree char *quoted = quote_mailbox (self, mailbox);
+  g_autofree char *quoted = pb_imap_client_quote_mailbox (self, mailbox);
   g_autofree char *command = NULL;
   g_autofree char *trace = NULL;
   g_autoptr(GByteArray) literal = g_byte_array_new ();
@@ -1340,9 +1082,9 @@ pb_imap_client_append (PbImapClient  *self,
   continuation = g_byte_array_free_to_bytes (g_steal_pointer (&literal));
   trace = g_strdup_printf ("[message, %" G_GSIZE_FORMAT " bytes]\r\n", size);
 
-  response = run_command_full (self, command, NULL, continuation, trace, non_sync, NULL, NULL,
+  response = pb_imap_client_run_command_full (self, command, NULL, continuation, trace, non_sync, NULL, NULL,
                                cancellable, error);
-  if (response == NULL || !check_ok (self, response, "APPEND", error))
+  if (response == NULL || !pb_imap_client_check_ok (self, response, "APPEND", error))
     return FALSE;
   if (out_uid != NULL)
     {
@@ -1392,327 +1134,4 @@ pb_imap_uid_set_from_array (const guint32 *uids,
       i = j + 1;
     }
   return g_string_free (out, FALSE);
-}
-
-static gboolean
-is_mailbox_change (PbImapResponse *response)
-{
-  PbImapValue *second;
-
-  if (response->kind != PB_IMAP_RESPONSE_UNTAGGED || response->status != PB_IMAP_STATUS_NONE
-      || response->items == NULL || response->items->len < 2)
-    return FALSE;
-  if (pb_imap_value_is_atom (g_ptr_array_index (response->items, 0), "VANISHED"))
-    return TRUE;
-  second = g_ptr_array_index (response->items, 1);
-  return pb_imap_value_is_atom (second, "EXISTS") || pb_imap_value_is_atom (second, "EXPUNGE")
-         || pb_imap_value_is_atom (second, "FETCH");
-}
-
-/**
- * pb_imap_client_idle:
- * @seconds: how long to wait at most; servers drop idle clients after 30 minutes (RFC 2177
- *   asks clients to re-issue IDLE at least every 29)
- * @out_changed: (out): whether the selected mailbox changed
- *
- * Waits in IDLE (RFC 2177) on the selected mailbox until the server reports a change, the time
- * is up, or @cancellable is cancelled; then ends IDLE cleanly. Without IDLE support it fails
- * with %PB_IMAP_ERROR_UNSUPPORTED and the caller polls instead.
- */
-gboolean
-pb_imap_client_idle (PbImapClient  *self,
-                     guint          seconds,
-                     gboolean      *out_changed,
-                     GCancellable  *cancellable,
-                     GError       **error)
-{
-  g_autofree char *tag = NULL;
-  g_autofree char *line = NULL;
-  g_autoptr(GError) local_error = NULL;
-  gboolean changed = FALSE;
-  gboolean ok = TRUE;
-
-  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
-  g_return_val_if_fail (self->selected != NULL, FALSE);
-
-  *out_changed = FALSE;
-  if (!pb_imap_client_has_capability (self, "IDLE"))
-    {
-      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_UNSUPPORTED,
-                   _("The server does not support IDLE"));
-      return FALSE;
-    }
-  if (self->broken)
-    {
-      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_FAILED,
-                   _("The connection to the server was lost"));
-      return FALSE;
-    }
-
-  tag = g_strdup_printf ("A%u", self->next_tag++);
-  line = g_strdup_printf ("%s IDLE", tag);
-  if (!send_line (self, line, NULL, cancellable, error))
-    return FALSE;
-
-  /* Until "+ idling": responses may still arrive; a tagged NO ends it at once. */
-  for (;;)
-    {
-      g_autoptr(PbImapResponse) response = read_response (self, cancellable, error);
-
-      if (response == NULL)
-        return FALSE;
-      if (response->kind == PB_IMAP_RESPONSE_CONTINUATION)
-        break;
-      if (response->kind == PB_IMAP_RESPONSE_TAGGED)
-        return check_ok (self, response, "IDLE", error);
-      if (is_mailbox_change (response))
-        changed = TRUE;
-    }
-
-  /* Wait with a long socket timeout; a timeout here is the normal end of an idle period. */
-  if (!changed)
-    {
-      pb_connection_set_timeout (self->connection, seconds);
-      for (;;)
-        {
-          g_autoptr(PbImapResponse) response = read_response (self, cancellable, &local_error);
-
-          if (response == NULL)
-            break;
-          if (response->kind == PB_IMAP_RESPONSE_TAGGED)
-            {
-              /* The server ended IDLE by itself. */
-              pb_connection_set_timeout (self->connection, 60);
-              *out_changed = TRUE;
-              return check_ok (self, response, "IDLE", error);
-            }
-          if (is_mailbox_change (response))
-            {
-              changed = TRUE;
-              break;
-            }
-        }
-      pb_connection_set_timeout (self->connection, 60);
-      if (local_error != NULL)
-        {
-          gboolean timed_out = g_error_matches (local_error, PB_CONNECTION_ERROR,
-                                                PB_CONNECTION_ERROR_TIMEOUT);
-          gboolean cancelled = g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-
-          if (!timed_out && !cancelled)
-            {
-              g_propagate_error (error, g_steal_pointer (&local_error));
-              return FALSE;
-            }
-          /* The read was interrupted before any byte of a response: the stream is intact. */
-          self->broken = FALSE;
-          if (cancelled)
-            ok = FALSE;
-        }
-    }
-
-  if (!send_line (self, "DONE", NULL, NULL, error))
-    return FALSE;
-  for (;;)
-    {
-      g_autoptr(PbImapResponse) response = read_response (self, NULL, error);
-
-      if (response == NULL)
-        return FALSE;
-      if (response->kind == PB_IMAP_RESPONSE_TAGGED)
-        {
-          if (g_strcmp0 (response->tag, tag) != 0)
-            {
-              self->broken = TRUE;
-              g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_PARSE,
-                           _("The server answered a command that was never sent"));
-              return FALSE;
-            }
-          if (!check_ok (self, response, "IDLE", error))
-            return FALSE;
-          break;
-        }
-      if (is_mailbox_change (response))
-        changed = TRUE;
-    }
-
-  *out_changed = changed;
-  if (!ok)
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Cancelled"));
-  return ok;
-}
-
-/* Compression pays on slow links and costs CPU on fast ones: on by default except to loopback,
- * where it only slows things down. POSTBOTE_IMAP_COMPRESS=always|never overrides (tests and
- * benchmarks use it). */
-static gboolean
-want_compression (PbImapClient *self)
-{
-  const char *setting = g_getenv ("POSTBOTE_IMAP_COMPRESS");
-  g_autoptr(GInetAddress) address = NULL;
-
-  if (g_strcmp0 (setting, "always") == 0)
-    return TRUE;
-  if (g_strcmp0 (setting, "never") == 0)
-    return FALSE;
-  address = g_inet_address_new_from_string (pb_service_get_host (self->service));
-  if (address != NULL && g_inet_address_get_is_loopback (address))
-    return FALSE;
-  return g_ascii_strcasecmp (pb_service_get_host (self->service), "localhost") != 0;
-}
-
-/**
- * pb_imap_client_compress:
- *
- * Turns on COMPRESS=DEFLATE (RFC 4978) when the server offers it and it is wanted. Must come
- * after authentication (RFC 4978 3) and before anything is pipelined.
- */
-gboolean
-pb_imap_client_compress (PbImapClient  *self,
-                         GCancellable  *cancellable,
-                         GError       **error)
-{
-  g_autoptr(PbImapResponse) response = NULL;
-
-  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
-
-  if (!self->authenticated || !pb_imap_client_has_capability (self, "COMPRESS=DEFLATE")
-      || pb_connection_is_compressed (self->connection) || !want_compression (self))
-    return TRUE;
-
-  response = run_command_full (self, "COMPRESS DEFLATE", NULL, NULL, NULL, FALSE, NULL, NULL,
-                               cancellable, error);
-  if (response == NULL)
-    return FALSE;
-  if (response->status != PB_IMAP_STATUS_OK)
-    return TRUE;  /* a refusal is fine: go on uncompressed */
-  /* Bytes after the OK are compressed already and must not be read as text. */
-  if (pb_imap_parser_get_pending (self->parser) > 0)
-    {
-      self->broken = TRUE;
-      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_PARSE,
-                   _("The server sent data right after agreeing to compress"));
-      return FALSE;
-    }
-  if (!pb_connection_start_compress (self->connection, error))
-    {
-      self->broken = TRUE;
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* How many commands may be on the wire ahead of their answers. Enough to hide a round trip
- * behind the data of the previous FETCH, small enough to stop soon after an error. */
-#define PIPELINE_DEPTH 3
-
-/**
- * pb_imap_client_command_pipeline:
- * @commands: commands without literals (tags are added)
- *
- * Runs @commands with up to PIPELINE_DEPTH of them sent before their answers arrive (RFC 3501
- * 5.5), so the server never waits for the next request. Untagged responses go to @func. The
- * first command the server refuses ends the run with its error; the ones already sent are
- * read to their end so the session stays usable.
- */
-gboolean
-pb_imap_client_command_pipeline (PbImapClient        *self,
-                                 const char * const  *commands,
-                                 guint                n_commands,
-                                 PbImapUntaggedFunc   func,
-                                 gpointer             user_data,
-                                 GCancellable        *cancellable,
-                                 GError             **error)
-{
-  g_autoptr(GPtrArray) tags = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GError) refused = NULL;
-  guint sent = 0, finished = 0;
-
-  g_return_val_if_fail (PB_IS_IMAP_CLIENT (self), FALSE);
-
-  if (self->broken)
-    {
-      g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_FAILED,
-                   _("The connection to the server was lost"));
-      return FALSE;
-    }
-
-  while (finished < n_commands)
-    {
-      g_autoptr(PbImapResponse) response = NULL;
-
-      /* Keep the pipe full, but send nothing new once something was refused. */
-      while (refused == NULL && sent < n_commands && sent - finished < PIPELINE_DEPTH)
-        {
-          g_autofree char *tag = g_strdup_printf ("A%u", self->next_tag++);
-          g_autofree char *line = g_strdup_printf ("%s %s", tag, commands[sent]);
-
-          if (!send_line (self, line, NULL, cancellable, error))
-            return FALSE;
-          g_ptr_array_add (tags, g_steal_pointer (&tag));
-          sent++;
-        }
-      if (refused != NULL && finished == sent)
-        break;
-
-      response = read_response (self, cancellable, error);
-      if (response == NULL)
-        return FALSE;
-
-      switch (response->kind)
-        {
-        case PB_IMAP_RESPONSE_TAGGED:
-          /* Servers answer pipelined commands in order in practice, but RFC 3501 does not
-           * promise it: accept any tag still outstanding. */
-          {
-            gboolean known = FALSE;
-
-            for (guint i = finished; i < sent; i++)
-              if (g_strcmp0 (g_ptr_array_index (tags, i), response->tag) == 0)
-                {
-                  known = TRUE;
-                  /* Move it to the finished part of the list. */
-                  g_free (g_ptr_array_index (tags, i));
-                  g_ptr_array_index (tags, i) = g_ptr_array_index (tags, finished);
-                  g_ptr_array_index (tags, finished) = g_strdup (response->tag);
-                  break;
-                }
-            if (!known)
-              {
-                self->broken = TRUE;
-                g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_PARSE,
-                             _("The server answered a command that was never sent"));
-                return FALSE;
-              }
-            finished++;
-            if (refused == NULL && response->status != PB_IMAP_STATUS_OK)
-              check_ok (self, response, "UID FETCH", &refused);
-          }
-          break;
-
-        case PB_IMAP_RESPONSE_CONTINUATION:
-          self->broken = TRUE;
-          g_set_error (error, PB_IMAP_ERROR, PB_IMAP_ERROR_PARSE,
-                       _("The server asked for data the command does not have"));
-          return FALSE;
-
-        case PB_IMAP_RESPONSE_UNTAGGED:
-        default:
-          if (response->status == PB_IMAP_STATUS_BYE)
-            break;
-          if (func != NULL && !func (response, user_data, error))
-            {
-              self->broken = TRUE;
-              return FALSE;
-            }
-          break;
-        }
-    }
-
-  if (refused != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&refused));
-      return FALSE;
-    }
-  return TRUE;
 }
