@@ -13,9 +13,6 @@
 #include "pb-imap-utf7.h"
 #include "pb-sasl.h"
 
-#define READ_CHUNK (64 * 1024)
-
-
 G_DEFINE_FINAL_TYPE (PbImapClient, pb_imap_client, G_TYPE_OBJECT)
 
 static void
