@@ -22,13 +22,44 @@ pb_remote_store_real_append_async (PbRemoteStore       *self,
                            "This account cannot store messages in its folders");
 }
 
+/* The default finish methods, for implementations built on GTask (see the header). */
+static gboolean
+pb_remote_store_real_finish_boolean (PbRemoteStore  *self,
+                                     GAsyncResult   *result,
+                                     GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static GPtrArray *
+pb_remote_store_real_finish_pointer (PbRemoteStore  *self,
+                                     GAsyncResult   *result,
+                                     GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 static gboolean
 pb_remote_store_real_append_finish (PbRemoteStore  *self,
                                     GAsyncResult   *result,
                                     guint32        *uid_out,
                                     GError        **error)
 {
-  return g_task_propagate_boolean (G_TASK (result), error);
+  g_autoptr(GError) local_error = NULL;
+  gssize uid;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  uid = g_task_propagate_int (G_TASK (result), &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (uid_out != NULL)
+    *uid_out = (guint32) uid;
+  return TRUE;
 }
 
 static void
@@ -46,21 +77,52 @@ pb_remote_store_real_search_async (PbRemoteStore       *self,
   g_task_return_pointer (task, g_ptr_array_new (), (GDestroyNotify) g_ptr_array_unref);
 }
 
-static GPtrArray *
-pb_remote_store_real_search_finish (PbRemoteStore  *self,
-                                    GAsyncResult   *result,
-                                    GError        **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
 static void
 pb_remote_store_default_init (PbRemoteStoreInterface *iface)
 {
+  iface->check_finish = pb_remote_store_real_finish_boolean;
+  iface->list_folders_finish = pb_remote_store_real_finish_pointer;
+  iface->sync_finish = pb_remote_store_real_finish_boolean;
+  iface->watch_finish = pb_remote_store_real_finish_boolean;
+  iface->fetch_body_finish = pb_remote_store_real_finish_boolean;
   iface->search_async = pb_remote_store_real_search_async;
-  iface->search_finish = pb_remote_store_real_search_finish;
+  iface->search_finish = pb_remote_store_real_finish_pointer;
   iface->append_async = pb_remote_store_real_append_async;
   iface->append_finish = pb_remote_store_real_append_finish;
+}
+
+static void
+sync_data_free (PbRemoteSyncData *data)
+{
+  g_object_unref (data->store);
+  g_free (data);
+}
+
+/**
+ * pb_remote_store_sync_task_new:
+ *
+ * For implementations of sync_async and watch_async: a task whose task data is a
+ * #PbRemoteSyncData holding @store (a reference) and the progress callback.
+ *
+ * Returns: (transfer full): the task
+ */
+GTask *
+pb_remote_store_sync_task_new (PbRemoteStore       *self,
+                               PbStore             *store,
+                               PbSyncProgressFunc   progress,
+                               gpointer             progress_data,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  PbRemoteSyncData *data = g_new0 (PbRemoteSyncData, 1);
+
+  data->store = g_object_ref (store);
+  data->progress = progress;
+  data->progress_data = progress_data;
+  g_task_set_task_data (task, data, (GDestroyNotify) sync_data_free);
+  return task;
 }
 
 void

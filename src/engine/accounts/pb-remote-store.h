@@ -17,8 +17,13 @@ typedef void (*PbSyncProgressFunc) (const char *account,
                                     gpointer    user_data);
 
 /*
- * The incoming side of an account. IMAP implements it now, POP3 later; everything above this
+ * The incoming side of an account, implemented by IMAP and POP3; everything above this
  * interface (the UI, postbote-cli, sync) is the same for both.
+ *
+ * An implementation whose _async methods complete a GTask with the store as source object
+ * may leave every _finish method unset: the defaults propagate the task's result (a boolean;
+ * the folder or search results as a pointer; for append, the new UID as an int, 0 when the
+ * server does not tell).
  */
 #define PB_TYPE_REMOTE_STORE (pb_remote_store_get_type ())
 G_DECLARE_INTERFACE (PbRemoteStore, pb_remote_store, PB, REMOTE_STORE, GObject)
@@ -188,5 +193,20 @@ void       pb_remote_store_search_async        (PbRemoteStore        *self,
 GPtrArray *pb_remote_store_search_finish       (PbRemoteStore        *self,
                                                 GAsyncResult         *result,
                                                 GError              **error);
+
+/* For implementations: sync and watch tasks carry the local store and the progress callback. */
+typedef struct {
+  PbStore            *store;
+  PbSyncProgressFunc  progress;
+  gpointer            progress_data;
+} PbRemoteSyncData;
+
+GTask     *pb_remote_store_sync_task_new       (PbRemoteStore        *self,
+                                                PbStore              *store,
+                                                PbSyncProgressFunc    progress,
+                                                gpointer              progress_data,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data);
 
 G_END_DECLS

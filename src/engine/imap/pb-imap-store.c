@@ -92,15 +92,6 @@ pb_imap_store_check_async (PbRemoteStore       *store,
   g_task_run_in_thread (task, check_thread);
 }
 
-static gboolean
-pb_imap_store_check_finish (PbRemoteStore  *store,
-                            GAsyncResult   *result,
-                            GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 static void
 list_folders_thread (GTask        *task,
                      gpointer      source_object,
@@ -137,47 +128,6 @@ pb_imap_store_list_folders_async (PbRemoteStore       *store,
   g_task_run_in_thread (task, list_folders_thread);
 }
 
-static GPtrArray *
-pb_imap_store_list_folders_finish (PbRemoteStore  *store,
-                                   GAsyncResult   *result,
-                                   GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, store), NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-typedef struct {
-  PbStore            *store;
-  PbSyncProgressFunc  progress;
-  gpointer            progress_data;
-} SyncData;
-
-static void
-sync_data_free (SyncData *data)
-{
-  g_object_unref (data->store);
-  g_free (data);
-}
-
-/* A task carrying the local store and the progress callback, for sync and watch. */
-static GTask *
-sync_task_new (PbRemoteStore       *store,
-               PbStore             *local,
-               PbSyncProgressFunc   progress,
-               gpointer             progress_data,
-               GCancellable        *cancellable,
-               GAsyncReadyCallback  callback,
-               gpointer             user_data)
-{
-  GTask *task = g_task_new (store, cancellable, callback, user_data);
-  SyncData *data = g_new0 (SyncData, 1);
-
-  data->store = g_object_ref (local);
-  data->progress = progress;
-  data->progress_data = progress_data;
-  g_task_set_task_data (task, data, (GDestroyNotify) sync_data_free);
-  return task;
-}
 
 static void
 sync_thread (GTask        *task,
@@ -186,7 +136,7 @@ sync_thread (GTask        *task,
              GCancellable *cancellable)
 {
   PbImapStore *self = source_object;
-  SyncData *data = task_data;
+  PbRemoteSyncData *data = task_data;
   g_autoptr(PbImapClient) client = NULL;
   GError *error = NULL;
   gboolean ok;
@@ -216,20 +166,12 @@ pb_imap_store_sync_async (PbRemoteStore       *store,
                           GAsyncReadyCallback  callback,
                           gpointer             user_data)
 {
-  g_autoptr(GTask) task = sync_task_new (store, local, progress, progress_data, cancellable,
-                                         callback, user_data);
+  g_autoptr(GTask) task = pb_remote_store_sync_task_new (store, local, progress,
+                                                         progress_data, cancellable,
+                                                         callback, user_data);
 
   g_task_set_source_tag (task, pb_imap_store_sync_async);
   g_task_run_in_thread (task, sync_thread);
-}
-
-static gboolean
-pb_imap_store_sync_finish (PbRemoteStore  *store,
-                           GAsyncResult   *result,
-                           GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* Errors that waiting cannot fix: the user has to act. */
@@ -251,7 +193,7 @@ watch_thread (GTask        *task,
               GCancellable *cancellable)
 {
   PbImapStore *self = source_object;
-  SyncData *data = task_data;
+  PbRemoteSyncData *data = task_data;
   guint backoff = 0;
 
   while (!g_cancellable_is_cancelled (cancellable))
@@ -299,22 +241,14 @@ pb_imap_store_watch_async (PbRemoteStore       *store,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
 {
-  g_autoptr(GTask) task = sync_task_new (store, local, progress, progress_data, cancellable,
-                                         callback, user_data);
+  g_autoptr(GTask) task = pb_remote_store_sync_task_new (store, local, progress,
+                                                         progress_data, cancellable,
+                                                         callback, user_data);
 
   g_task_set_source_tag (task, pb_imap_store_watch_async);
   /* Cancelling is the normal way to stop watching: finish with success then. */
   g_task_set_check_cancellable (task, FALSE);
   g_task_run_in_thread (task, watch_thread);
-}
-
-static gboolean
-pb_imap_store_watch_finish (PbRemoteStore  *store,
-                            GAsyncResult   *result,
-                            GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 typedef struct {
@@ -378,15 +312,6 @@ pb_imap_store_fetch_body_async (PbRemoteStore       *store,
   g_task_set_source_tag (task, pb_imap_store_fetch_body_async);
   g_task_set_task_data (task, data, (GDestroyNotify) fetch_body_data_free);
   g_task_run_in_thread (task, fetch_body_thread);
-}
-
-static gboolean
-pb_imap_store_fetch_body_finish (PbRemoteStore  *store,
-                                 GAsyncResult   *result,
-                                 GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 typedef struct {
@@ -594,27 +519,6 @@ pb_imap_store_append_async (PbRemoteStore       *store,
   g_task_run_in_thread (task, append_thread);
 }
 
-static gboolean
-pb_imap_store_append_finish (PbRemoteStore  *store,
-                             GAsyncResult   *result,
-                             guint32        *uid_out,
-                             GError        **error)
-{
-  g_autoptr(GError) local_error = NULL;
-  gssize uid;
-
-  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
-  uid = g_task_propagate_int (G_TASK (result), &local_error);
-  if (local_error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-  if (uid_out != NULL)
-    *uid_out = (guint32) uid;
-  return TRUE;
-}
-
 typedef struct {
   PbStore *store;
   char    *query;
@@ -678,15 +582,6 @@ pb_imap_store_search_async (PbRemoteStore       *store,
   g_task_run_in_thread (task, search_thread);
 }
 
-static GPtrArray *
-pb_imap_store_search_finish (PbRemoteStore  *store,
-                             GAsyncResult   *result,
-                             GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, store), NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
 /* Messages the server received more than @days days ago are kept as headers only; 0 keeps
  * every body offline (the default). */
 void
@@ -701,19 +596,12 @@ static void
 remote_store_iface_init (PbRemoteStoreInterface *iface)
 {
   iface->search_async = pb_imap_store_search_async;
-  iface->search_finish = pb_imap_store_search_finish;
   iface->fetch_body_async = pb_imap_store_fetch_body_async;
-  iface->fetch_body_finish = pb_imap_store_fetch_body_finish;
   iface->watch_async = pb_imap_store_watch_async;
-  iface->watch_finish = pb_imap_store_watch_finish;
   iface->sync_async = pb_imap_store_sync_async;
-  iface->sync_finish = pb_imap_store_sync_finish;
   iface->check_async = pb_imap_store_check_async;
-  iface->check_finish = pb_imap_store_check_finish;
   iface->list_folders_async = pb_imap_store_list_folders_async;
-  iface->list_folders_finish = pb_imap_store_list_folders_finish;
   iface->append_async = pb_imap_store_append_async;
-  iface->append_finish = pb_imap_store_append_finish;
 }
 
 static void

@@ -176,15 +176,6 @@ pb_pop3_store_check_async (PbRemoteStore       *store,
   g_task_run_in_thread (task, check_thread);
 }
 
-static gboolean
-pb_pop3_store_check_finish (PbRemoteStore  *store,
-                            GAsyncResult   *result,
-                            GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 static void
 list_folders_thread (GTask        *task,
                      gpointer      source_object,
@@ -236,28 +227,8 @@ pb_pop3_store_list_folders_async (PbRemoteStore       *store,
   g_task_run_in_thread (task, list_folders_thread);
 }
 
-static GPtrArray *
-pb_pop3_store_list_folders_finish (PbRemoteStore  *store,
-                                   GAsyncResult   *result,
-                                   GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, store), NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-typedef struct {
-  PbStore            *store;
-  PbSyncProgressFunc  progress;
-  gpointer            progress_data;
-} SyncData;
-
-static void
-sync_data_free (SyncData *data)
-{
-  g_object_unref (data->store);
-  g_free (data);
-}
-
+/* The shared sync task; the local store is remembered too, because POP3 folders are local
+ * and list_folders reads them from it. */
 static GTask *
 sync_task_new (PbRemoteStore       *store,
                PbStore             *local,
@@ -267,20 +238,14 @@ sync_task_new (PbRemoteStore       *store,
                GAsyncReadyCallback  callback,
                gpointer             user_data)
 {
-  GTask *task = g_task_new (store, cancellable, callback, user_data);
-  SyncData *data = g_new0 (SyncData, 1);
-
   remember_store (PB_POP3_STORE (store), local);
-  data->store = g_object_ref (local);
-  data->progress = progress;
-  data->progress_data = progress_data;
-  g_task_set_task_data (task, data, (GDestroyNotify) sync_data_free);
-  return task;
+  return pb_remote_store_sync_task_new (store, local, progress, progress_data, cancellable,
+                                        callback, user_data);
 }
 
 static gboolean
 sync_once (PbPop3Store   *self,
-           SyncData      *data,
+           PbRemoteSyncData      *data,
            GCancellable  *cancellable,
            GError       **error)
 {
@@ -332,15 +297,6 @@ pb_pop3_store_sync_async (PbRemoteStore       *store,
 
   g_task_set_source_tag (task, pb_pop3_store_sync_async);
   g_task_run_in_thread (task, sync_thread);
-}
-
-static gboolean
-pb_pop3_store_sync_finish (PbRemoteStore  *store,
-                           GAsyncResult   *result,
-                           GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* Errors that waiting cannot fix: the user has to act. */
@@ -416,15 +372,6 @@ pb_pop3_store_watch_async (PbRemoteStore       *store,
   g_task_run_in_thread (task, watch_thread);
 }
 
-static gboolean
-pb_pop3_store_watch_finish (PbRemoteStore  *store,
-                            GAsyncResult   *result,
-                            GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 typedef struct {
   PbStore      *store;
   char         *folder;
@@ -497,15 +444,6 @@ pb_pop3_store_fetch_body_async (PbRemoteStore       *store,
   g_task_run_in_thread (task, fetch_body_thread);
 }
 
-static gboolean
-pb_pop3_store_fetch_body_finish (PbRemoteStore  *store,
-                                 GAsyncResult   *result,
-                                 GError        **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 /* A POP3 account has no server folders: the copy of a sent message or a draft is stored
  * locally, durably, under a fresh local UID. */
 static void
@@ -567,23 +505,6 @@ pb_pop3_store_append_async (PbRemoteStore       *store,
   g_task_run_in_thread (task, append_thread);
 }
 
-static gboolean
-pb_pop3_store_append_finish (PbRemoteStore  *store,
-                             GAsyncResult   *result,
-                             guint32        *uid_out,
-                             GError        **error)
-{
-  gssize uid;
-
-  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
-  uid = g_task_propagate_int (G_TASK (result), error);
-  if (uid <= 0)
-    return FALSE;
-  if (uid_out != NULL)
-    *uid_out = (guint32) uid;
-  return TRUE;
-}
-
 void
 pb_pop3_store_set_policy (PbPop3Store        *self,
                           const PbPop3Policy *policy)
@@ -600,17 +521,11 @@ static void
 remote_store_iface_init (PbRemoteStoreInterface *iface)
 {
   iface->check_async = pb_pop3_store_check_async;
-  iface->check_finish = pb_pop3_store_check_finish;
   iface->list_folders_async = pb_pop3_store_list_folders_async;
-  iface->list_folders_finish = pb_pop3_store_list_folders_finish;
   iface->sync_async = pb_pop3_store_sync_async;
-  iface->sync_finish = pb_pop3_store_sync_finish;
   iface->watch_async = pb_pop3_store_watch_async;
-  iface->watch_finish = pb_pop3_store_watch_finish;
   iface->fetch_body_async = pb_pop3_store_fetch_body_async;
-  iface->fetch_body_finish = pb_pop3_store_fetch_body_finish;
   iface->append_async = pb_pop3_store_append_async;
-  iface->append_finish = pb_pop3_store_append_finish;
 }
 
 static void
