@@ -11,6 +11,7 @@
 #include "pb-outbox.h"
 #include "pb-store.h"
 #include "pb-test-server.h"
+#include "pb-test-store.h"
 #include "pb-test-util.h"
 
 /*
@@ -60,11 +61,8 @@ static PbStore *
 open_store (const char *name)
 {
   g_autofree char *dir = g_build_filename (tmp, name, NULL);
-  g_autoptr(GError) error = NULL;
-  PbStore *store = pb_store_open (dir, &error);
 
-  g_assert_no_error (error);
-  return store;
+  return pb_test_store_open (dir);
 }
 
 static void

@@ -11,6 +11,7 @@
 #include "pb-message-list.h"
 #include "pb-store.h"
 #include "pb-store-private.h"
+#include "pb-test-store.h"
 
 /*
  * Conversations: threads joined by In-Reply-To / References across the folders of an account
@@ -41,44 +42,12 @@ make_summary (guint32     uid,
   return summary;
 }
 
-static gint64
-add_folder (PbStore      *store,
-            const char   *account,
-            const char   *path,
-            PbFolderRole  role)
-{
-  g_autoptr (PbFolderInfo) info = pb_folder_info_new (path, role, TRUE);
-  g_autoptr (GError) error = NULL;
-  gint64 id = pb_store_ensure_folder (store, account, info, &error);
-
-  g_assert_no_error (error);
-  g_assert_true (pb_store_set_folder_state (store, id, 7, 100, 0, &error));
-  return id;
-}
-
-static void
-add (PbStore          *store,
-     gint64            folder_id,
-     PbMessageSummary *summary)
-{
-  g_autoptr (GPtrArray) batch = g_ptr_array_new_with_free_func (
-    (GDestroyNotify) pb_message_summary_free);
-  g_autoptr (GError) error = NULL;
-
-  g_ptr_array_add (batch, summary);
-  g_assert_true (pb_store_add_messages (store, folder_id, batch, &error));
-  g_assert_no_error (error);
-}
-
 static PbStore *
 open_store (const char *name)
 {
   g_autofree char *dir = g_build_filename (tmp_dir, name, NULL);
-  g_autoptr (GError) error = NULL;
-  PbStore *store = pb_store_open (dir, &error);
 
-  g_assert_no_error (error);
-  return store;
+  return pb_test_store_open (dir);
 }
 
 typedef struct {
@@ -94,18 +63,18 @@ static void
 fill (PbStore *store,
       Folders *f)
 {
-  f->a_inbox = add_folder (store, "a", "INBOX", PB_FOLDER_ROLE_INBOX);
-  f->a_sent = add_folder (store, "a", "Sent", PB_FOLDER_ROLE_SENT);
-  f->b_inbox = add_folder (store, "b", "INBOX", PB_FOLDER_ROLE_INBOX);
+  f->a_inbox = pb_test_store_add_folder (store, "a", "INBOX", PB_FOLDER_ROLE_INBOX);
+  f->a_sent = pb_test_store_add_folder (store, "a", "Sent", PB_FOLDER_ROLE_SENT);
+  f->b_inbox = pb_test_store_add_folder (store, "b", "INBOX", PB_FOLDER_ROLE_INBOX);
 
   /* Short References (some clients trim them): only s1, when it comes, links i2 to r. */
-  add (store, f->a_inbox, make_summary (1, 5000, "i2", "s1", "s1@example.org"));
-  add (store, f->a_inbox, make_summary (2, 1000, "r", NULL, NULL));
-  add (store, f->a_inbox, make_summary (3, 1500, "u1", NULL, NULL));
-  add (store, f->a_sent, make_summary (1, 4000, "s3", "i2", "i2@example.org"));
-  add (store, f->a_inbox, make_summary (4, 3500, "u2", NULL, NULL));
-  add (store, f->b_inbox, make_summary (1, 2500, "elsewhere", "r", "r@example.org"));
-  add (store, f->a_sent, make_summary (2, 2000, "s1", "r", "r@example.org"));
+  pb_test_store_add (store, f->a_inbox, make_summary (1, 5000, "i2", "s1", "s1@example.org"));
+  pb_test_store_add (store, f->a_inbox, make_summary (2, 1000, "r", NULL, NULL));
+  pb_test_store_add (store, f->a_inbox, make_summary (3, 1500, "u1", NULL, NULL));
+  pb_test_store_add (store, f->a_sent, make_summary (1, 4000, "s3", "i2", "i2@example.org"));
+  pb_test_store_add (store, f->a_inbox, make_summary (4, 3500, "u2", NULL, NULL));
+  pb_test_store_add (store, f->b_inbox, make_summary (1, 2500, "elsewhere", "r", "r@example.org"));
+  pb_test_store_add (store, f->a_sent, make_summary (2, 2000, "s1", "r", "r@example.org"));
 }
 
 static void
@@ -284,7 +253,7 @@ test_threads_list (void)
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (plain)), ==, 4);
 
   /* A new reply becomes the thread's row; the refresh keeps one row per conversation. */
-  add (store, f.a_inbox, make_summary (5, 6000, "i4", "s3",
+  pb_test_store_add (store, f.a_inbox, make_summary (5, 6000, "i4", "s3",
                                        "r@example.org s1@example.org i2@example.org "
                                        "s3@example.org"));
   pb_message_list_refresh (list);
@@ -294,7 +263,7 @@ test_threads_list (void)
   check_items (list, after, after_counts, G_N_ELEMENTS (after));
 
   /* A reply in Sent only changes the count. */
-  add (store, f.a_sent, make_summary (3, 7000, "s5", "i4", "r@example.org i4@example.org"));
+  pb_test_store_add (store, f.a_sent, make_summary (3, 7000, "s5", "i4", "r@example.org i4@example.org"));
   pb_message_list_refresh (list);
   spin_until_ready (list);
   {

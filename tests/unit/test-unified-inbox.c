@@ -9,6 +9,7 @@
 #include "pb-message-list.h"
 #include "pb-operations.h"
 #include "pb-store.h"
+#include "pb-test-store.h"
 
 /*
  * What the main window needs from the store beyond one folder: the unified inbox
@@ -37,44 +38,12 @@ make_summary (guint32     uid,
   return summary;
 }
 
-static gint64
-add_folder (PbStore      *store,
-            const char   *account,
-            const char   *path,
-            PbFolderRole  role)
-{
-  g_autoptr (PbFolderInfo) info = pb_folder_info_new (path, role, TRUE);
-  g_autoptr (GError) error = NULL;
-  gint64 id = pb_store_ensure_folder (store, account, info, &error);
-
-  g_assert_no_error (error);
-  g_assert_true (pb_store_set_folder_state (store, id, 7, 100, 0, &error));
-  return id;
-}
-
-static void
-add (PbStore          *store,
-     gint64            folder_id,
-     PbMessageSummary *summary)
-{
-  g_autoptr (GPtrArray) batch = g_ptr_array_new_with_free_func (
-    (GDestroyNotify) pb_message_summary_free);
-  g_autoptr (GError) error = NULL;
-
-  g_ptr_array_add (batch, summary);
-  g_assert_true (pb_store_add_messages (store, folder_id, batch, &error));
-  g_assert_no_error (error);
-}
-
 static PbStore *
 open_store (const char *name)
 {
   g_autofree char *dir = g_build_filename (tmp_dir, name, NULL);
-  g_autoptr (GError) error = NULL;
-  PbStore *store = pb_store_open (dir, &error);
 
-  g_assert_no_error (error);
-  return store;
+  return pb_test_store_open (dir);
 }
 
 static void
@@ -87,21 +56,21 @@ test_unified_inbox_order (void)
   const char *expected[] = { "b3", "a3", "b2", "a1", "b1" };
   guint total = 0, unread = 0;
 
-  a_inbox = add_folder (store, "a", "INBOX", PB_FOLDER_ROLE_INBOX);
-  a_other = add_folder (store, "a", "Projects", PB_FOLDER_ROLE_NONE);
-  b_inbox = add_folder (store, "b", "INBOX", PB_FOLDER_ROLE_INBOX);
+  a_inbox = pb_test_store_add_folder (store, "a", "INBOX", PB_FOLDER_ROLE_INBOX);
+  a_other = pb_test_store_add_folder (store, "a", "Projects", PB_FOLDER_ROLE_NONE);
+  b_inbox = pb_test_store_add_folder (store, "b", "INBOX", PB_FOLDER_ROLE_INBOX);
 
   /* One inbox only: the pseudo folder is that inbox. */
-  add (store, a_inbox, make_summary (1, 1000, "a1", FALSE));
+  pb_test_store_add (store, a_inbox, make_summary (1, 1000, "a1", FALSE));
   g_assert_true (pb_store_count_messages (store, PB_STORE_FOLDER_INBOXES, &total, &unread,
                                           &error));
   g_assert_cmpuint (total, ==, 1);
 
-  add (store, a_inbox, make_summary (3, 3000, "a3", TRUE));
-  add (store, a_other, make_summary (5, 5000, "elsewhere", FALSE));
-  add (store, b_inbox, make_summary (1, 500, "b1", FALSE));
-  add (store, b_inbox, make_summary (2, 2000, "b2", TRUE));
-  add (store, b_inbox, make_summary (3, 4000, "b3", FALSE));
+  pb_test_store_add (store, a_inbox, make_summary (3, 3000, "a3", TRUE));
+  pb_test_store_add (store, a_other, make_summary (5, 5000, "elsewhere", FALSE));
+  pb_test_store_add (store, b_inbox, make_summary (1, 500, "b1", FALSE));
+  pb_test_store_add (store, b_inbox, make_summary (2, 2000, "b2", TRUE));
+  pb_test_store_add (store, b_inbox, make_summary (3, 4000, "b3", FALSE));
 
   /* Every inbox, newest first, and nothing from other folders. */
   page = pb_store_list_messages (store, PB_STORE_FOLDER_INBOXES, 0, 10, &error);
@@ -178,10 +147,10 @@ test_unified_inbox_list (void)
   gint64 a_inbox, b_inbox;
   guint changed = 0;
 
-  a_inbox = add_folder (store, "a", "INBOX", PB_FOLDER_ROLE_INBOX);
-  b_inbox = add_folder (store, "b", "INBOX", PB_FOLDER_ROLE_INBOX);
-  add (store, a_inbox, make_summary (1, 1000, "a1", FALSE));
-  add (store, b_inbox, make_summary (1, 2000, "b1", FALSE));
+  a_inbox = pb_test_store_add_folder (store, "a", "INBOX", PB_FOLDER_ROLE_INBOX);
+  b_inbox = pb_test_store_add_folder (store, "b", "INBOX", PB_FOLDER_ROLE_INBOX);
+  pb_test_store_add (store, a_inbox, make_summary (1, 1000, "a1", FALSE));
+  pb_test_store_add (store, b_inbox, make_summary (1, 2000, "b1", FALSE));
 
   list = pb_message_list_new (store, PB_STORE_FOLDER_INBOXES);
   spin_until (list_ready, list);
@@ -194,7 +163,7 @@ test_unified_inbox_list (void)
   /* A commit is announced on the main context (a moment later, gathered with others), and
    * the list, refreshed, shows the new message. */
   g_signal_connect (store, "changed", G_CALLBACK (changed_cb), &changed);
-  add (store, a_inbox, make_summary (2, 3000, "a2", FALSE));
+  pb_test_store_add (store, a_inbox, make_summary (2, 3000, "a2", FALSE));
   spin_until (count_positive, &changed);
   pb_message_list_refresh (PB_MESSAGE_LIST (list));
   while (g_list_model_get_n_items (G_LIST_MODEL (list)) != 3 || !list_ready (list))
@@ -213,9 +182,9 @@ test_move_back (void)
   g_autoptr (GError) error = NULL;
   gint64 inbox, trash;
 
-  inbox = add_folder (store, "a", "INBOX", PB_FOLDER_ROLE_INBOX);
-  trash = add_folder (store, "a", "Trash", PB_FOLDER_ROLE_TRASH);
-  add (store, inbox, make_summary (4, 1000, "victim", FALSE));
+  inbox = pb_test_store_add_folder (store, "a", "INBOX", PB_FOLDER_ROLE_INBOX);
+  trash = pb_test_store_add_folder (store, "a", "Trash", PB_FOLDER_ROLE_TRASH);
+  pb_test_store_add (store, inbox, make_summary (4, 1000, "victim", FALSE));
 
   g_assert_true (pb_operations_move (store, "a", "INBOX", 4, "Trash", &error));
   g_assert_no_error (error);
@@ -227,7 +196,7 @@ test_move_back (void)
   g_clear_error (&error);
 
   /* The sync stored it there under a new UID: Undo finds it by Message-ID and moves it. */
-  add (store, trash, make_summary (17, 1000, "victim", FALSE));
+  pb_test_store_add (store, trash, make_summary (17, 1000, "victim", FALSE));
   g_assert_cmpuint (pb_store_lookup_message_id (store, trash, "victim@example.org", &error),
                     ==, 17);
   g_assert_true (pb_operations_move_back (store, "a", "INBOX", "Trash", "victim@example.org",
